@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema: types, defaults, validation and the generated docs
+ * (docs/configuration.md, `npm run docs:config`) all come from here. Unknown keys are errors.
+ */
+const port = z.number().int().min(0).max(65535);
+const ms = z.number().int().min(0);
+
+export const accessModeSchema = z
+  .enum(['open', 'deny'])
+  .describe('Who may do this: `open` (anyone) or `deny` (no one).');
+
+export const appSchema = z
+  .strictObject({
+    publish: accessModeSchema.default('open'),
+    play: accessModeSchema.default('open'),
+  })
+  .describe('Per-application settings; the app is the first path segment (`rtmp://host/<app>/<stream>`).');
+
+export const configSchema = z.strictObject({
+  host: z.string().min(1).default('0.0.0.0').describe('Address every listener binds to.'),
+  publicHost: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Host name printed in the start-up URLs (defaults to 127.0.0.1 when `host` is a wildcard).'),
+  rtmp: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Accept RTMP connections.'),
+      port: port.default(1935).describe('RTMP listen port (0 = any free port).'),
+      outChunkSize: z
+        .number()
+        .int()
+        .min(128)
+        .max(65536)
+        .default(4096)
+        .describe('Chunk size the server announces and sends with.'),
+      windowAckSize: z
+        .number()
+        .int()
+        .min(1)
+        .default(5_000_000)
+        .describe('Window Acknowledgement Size sent to peers.'),
+      handshakeTimeoutMs: ms
+        .default(10_000)
+        .describe('A connection must finish the handshake and connect within this.'),
+      pingIntervalMs: ms
+        .default(15_000)
+        .describe('Send a PingRequest after this much silence from the peer (0 = never).'),
+      pingTimeoutMs: ms
+        .default(30_000)
+        .describe('Drop a peer that has sent nothing for this long after a ping (dead-peer detection).'),
+      maxMessageBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(16 * 1024 * 1024)
+        .default(16 * 1024 * 1024)
+        .describe('Largest RTMP message accepted.'),
+      maxConnections: z.number().int().min(1).default(10_000).describe('Most simultaneous RTMP connections.'),
+    })
+    .prefault({})
+    .describe('RTMP listener.'),
+  http: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve HTTP-FLV and WebSocket-FLV.'),
+      port: port.default(8080).describe('HTTP listen port (0 = any free port).'),
+      allowOrigin: z
+        .string()
+        .default('*')
+        .describe('Value of Access-Control-Allow-Origin on media responses.'),
+    })
+    .prefault({})
+    .describe('HTTP listener (HTTP-FLV, WebSocket-FLV).'),
+  apps: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), appSchema)
+    .default({ live: { publish: 'open', play: 'open' } })
+    .describe('Applications by name. Only listed apps accept connections.'),
+  streams: z
+    .strictObject({
+      duplicatePublisher: z
+        .enum(['reject', 'takeover'])
+        .default('reject')
+        .describe(
+          'A second publisher on a live name: `reject` (Publish.BadName) or `takeover` (the old one is dropped).',
+        ),
+      playerWaitMs: ms
+        .default(10_000)
+        .describe('How long a player that arrives before the publisher waits before "not found".'),
+      reconnectWaitMs: ms
+        .default(0)
+        .describe(
+          'Players stay attached this long after the publisher leaves, to resume on its return (0 = end at once).',
+        ),
+      gopCacheMaxBytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(32 * 1024 * 1024)
+        .describe(
+          'Cap on the cached GOP; past it the cache holds only sequence headers until the next keyframe.',
+        ),
+    })
+    .prefault({})
+    .describe('Stream hub behaviour.'),
+  egress: z
+    .strictObject({
+      maxQueueBytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .default(8 * 1024 * 1024)
+        .describe(
+          'Per-player queue cap in bytes; past it the queue is dropped and the player resumes at the next keyframe.',
+        ),
+      maxQueueMs: ms.default(5_000).describe('Per-player queue cap in media time (ms).'),
+      maxSkips: z
+        .number()
+        .int()
+        .min(0)
+        .default(5)
+        .describe('A player that overflows more than this many times within a minute is disconnected.'),
+    })
+    .prefault({})
+    .describe('Slow-consumer policy for players.'),
+  log: z
+    .strictObject({
+      level: z
+        .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+        .default('info')
+        .describe('Log level.'),
+      format: z
+        .enum(['auto', 'json', 'pretty'])
+        .default('auto')
+        .describe('`json` lines, `pretty` for people, `auto` = pretty on a terminal.'),
+    })
+    .prefault({})
+    .describe('Logging.'),
+  shutdownTimeoutMs: ms.default(4_000).describe('Longest graceful shutdown before connections are cut.'),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type AppConfig = z.output<typeof appSchema>;

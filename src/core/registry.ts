@@ -1,0 +1,155 @@
+import type { Counters } from '../observability/counters.js';
+import type { Logger } from '../observability/logger.js';
+import { Stream } from './stream.js';
+import type { Publisher, Subscriber } from './types.js';
+
+export interface RegistryOptions {
+  duplicatePublisher: 'reject' | 'takeover';
+  playerWaitMs: number;
+  reconnectWaitMs: number;
+  gopCacheMaxBytes: number;
+}
+
+export type ClaimResult = { ok: true; stream: Stream } | { ok: false; reason: 'busy' };
+
+/**
+ * The path registry: one publisher per path, subscribers that may arrive before it (and wait), and the
+ * reconnect window during which players stay attached to a path whose publisher left.
+ */
+export class StreamRegistry {
+  private readonly streams = new Map<string, Stream>();
+  private readonly waitTimers = new Map<Subscriber, NodeJS.Timeout>();
+  private closing = false;
+
+  constructor(
+    private readonly opts: RegistryOptions,
+    private readonly log: Logger,
+    private readonly counters: Counters,
+  ) {}
+
+  get(app: string, name: string): Stream | undefined {
+    return this.streams.get(`${app}/${name}`);
+  }
+
+  list(): Stream[] {
+    return [...this.streams.values()];
+  }
+
+  private getOrCreate(app: string, name: string): Stream {
+    const path = `${app}/${name}`;
+    let s = this.streams.get(path);
+    if (!s) {
+      s = new Stream(app, name, this.opts.gopCacheMaxBytes);
+      this.streams.set(path, s);
+    }
+    return s;
+  }
+
+  /** Claim the path for a publisher; a live path is refused or taken over per policy. */
+  claim(app: string, name: string, pub: Publisher): ClaimResult {
+    if (this.closing) return { ok: false, reason: 'busy' };
+    const stream = this.getOrCreate(app, name);
+    if (stream.publisher) {
+      if (this.opts.duplicatePublisher === 'reject') {
+        this.counters.inc('publish_rejected', 'busy');
+        return { ok: false, reason: 'busy' };
+      }
+      const old = stream.publisher;
+      this.log.info({ path: stream.path, old: old.id, new: pub.id }, 'publisher takeover');
+      this.release(stream, old, true);
+      old.kick('takeover');
+    }
+    if (stream.reconnectTimer) {
+      clearTimeout(stream.reconnectTimer);
+      stream.reconnectTimer = undefined;
+    } else {
+      stream.gop.clear();
+    }
+    stream.publisher = pub;
+    stream.publishedAt = Date.now();
+    stream.timeline.newSession();
+    this.counters.inc('publish_started');
+    for (const sub of stream.subscribers) {
+      this.clearWait(sub);
+    }
+    return { ok: true, stream };
+  }
+
+  /** Called once the publisher has been told Publish.Start: waiting players start now. */
+  announce(stream: Stream): void {
+    for (const sub of stream.subscribers) sub.start(stream.gop.initFrames());
+  }
+
+  /** The publisher left. Players end now, or after the reconnect window if one is configured. */
+  release(stream: Stream, pub: Publisher, takeover = false): void {
+    if (stream.publisher !== pub) return;
+    stream.publisher = undefined;
+    if (takeover) return;
+    const wait = this.closing ? 0 : this.opts.reconnectWaitMs;
+    if (wait > 0 && stream.subscribers.size > 0) {
+      stream.reconnectTimer = setTimeout(() => {
+        stream.reconnectTimer = undefined;
+        if (!stream.publisher) this.finish(stream);
+      }, wait);
+      stream.reconnectTimer.unref();
+      return;
+    }
+    this.finish(stream);
+  }
+
+  private finish(stream: Stream): void {
+    stream.endAll('unpublished');
+    stream.gop.clear();
+    if (!stream.publisher && stream.subscribers.size === 0) this.streams.delete(stream.path);
+  }
+
+  /**
+   * Attach a subscriber. If the path is not live it waits up to `playerWaitMs`, then gets end('not-found').
+   * Returns the stream it is attached to.
+   */
+  subscribe(app: string, name: string, sub: Subscriber, waitMs = this.opts.playerWaitMs): Stream {
+    const stream = this.getOrCreate(app, name);
+    stream.attach(sub);
+    if (!stream.live) {
+      const t = setTimeout(() => {
+        this.waitTimers.delete(sub);
+        if (stream.live || !stream.subscribers.has(sub)) return;
+        this.counters.inc('play_rejected', 'not-found');
+        this.unsubscribe(stream, sub);
+        sub.end('not-found');
+      }, waitMs);
+      t.unref();
+      this.waitTimers.set(sub, t);
+    }
+    return stream;
+  }
+
+  unsubscribe(stream: Stream, sub: Subscriber): void {
+    this.clearWait(sub);
+    stream.detach(sub);
+    if (!stream.publisher && stream.subscribers.size === 0 && !stream.reconnectTimer) {
+      if (this.streams.get(stream.path) === stream) this.streams.delete(stream.path);
+    }
+  }
+
+  private clearWait(sub: Subscriber): void {
+    const t = this.waitTimers.get(sub);
+    if (t) {
+      clearTimeout(t);
+      this.waitTimers.delete(sub);
+    }
+  }
+
+  /** Shutdown: notify every player, kick every publisher. */
+  close(): void {
+    this.closing = true;
+    for (const stream of [...this.streams.values()]) {
+      if (stream.reconnectTimer) clearTimeout(stream.reconnectTimer);
+      for (const sub of stream.subscribers) this.clearWait(sub);
+      stream.endAll('server-shutdown');
+      stream.publisher?.kick('server-shutdown');
+      stream.publisher = undefined;
+    }
+    this.streams.clear();
+  }
+}

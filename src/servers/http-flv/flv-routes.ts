@@ -1,0 +1,175 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocketServer } from 'ws';
+import type { Config } from '../../config/schema.js';
+import type { EgressPolicy } from '../../core/egress.js';
+import type { StreamRegistry } from '../../core/registry.js';
+import type { Stream } from '../../core/stream.js';
+import type { Counters } from '../../observability/counters.js';
+import type { Logger } from '../../observability/logger.js';
+import { isValidStreamName } from '../names.js';
+import { WritableSink } from '../socket-sink.js';
+import { FlvPlayer } from './flv-player.js';
+import { wsBinaryFrame } from './ws-frame.js';
+
+export interface FlvRouteDeps {
+  config: Config;
+  registry: StreamRegistry;
+  counters: Counters;
+  log: Logger;
+  policy: EgressPolicy;
+  wss: WebSocketServer;
+}
+
+/** `/app/name.flv` -> { app, name }, or undefined when it is not a valid FLV stream path. */
+export function parseFlvPath(pathname: string, config: Config): { app: string; name: string } | undefined {
+  const m = /^\/([^/]+)\/([^/]+)\.flv$/.exec(pathname);
+  if (!m) return undefined;
+  let app: string;
+  let name: string;
+  try {
+    app = decodeURIComponent(m[1]);
+    name = decodeURIComponent(m[2]);
+  } catch {
+    return undefined;
+  }
+  if (!Object.hasOwn(config.apps, app) || !isValidStreamName(name)) return undefined;
+  return { app, name };
+}
+
+let nextId = 1;
+
+/** GET/HEAD /app/name.flv: chunked video/x-flv; held until the publisher is live, 404 after the wait. */
+export function serveHttpFlv(
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: string,
+  name: string,
+  d: FlvRouteDeps,
+): void {
+  const cors = { 'Access-Control-Allow-Origin': d.config.http.allowOrigin };
+  if (d.config.apps[app].play !== 'open') {
+    res.writeHead(403, { ...cors, 'Content-Type': 'text/plain' }).end('playing is not allowed\n');
+    return;
+  }
+  const headers = {
+    ...cors,
+    'Content-Type': 'video/x-flv',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+  };
+  if (req.method === 'HEAD') {
+    const live = d.registry.get(app, name)?.live ?? false;
+    res.writeHead(live ? 200 : 404, live ? headers : { ...cors, 'Content-Type': 'text/plain' }).end();
+    return;
+  }
+  const id = `http-flv-${nextId++}`;
+  const startedAt = Date.now();
+  let stream: Stream | undefined;
+  let endReason = '';
+  const finish = (reason: string) => {
+    if (endReason) return;
+    endReason = reason;
+    if (stream) d.registry.unsubscribe(stream, player);
+    d.counters.inc('http_flv_closed', reason);
+    d.log.info(
+      {
+        id,
+        app,
+        name,
+        ip: req.socket.remoteAddress,
+        bytesOut: player.egress.bytesOut,
+        durationMs: Date.now() - startedAt,
+        reason,
+      },
+      `closed: ${reason}`,
+    );
+  };
+  const player = new FlvPlayer({
+    id,
+    protocol: 'http-flv',
+    stream: () => stream,
+    sink: new WritableSink(res, () => player.egress.flush()),
+    policy: d.policy,
+    counters: d.counters,
+    encodeFrame: (f) => f.flv(),
+    encodeHeader: (h) => h,
+    onStart: () => {
+      res.writeHead(200, headers);
+      res.flushHeaders();
+    },
+    onEnd: (reason) => {
+      if (reason === 'not-found') {
+        if (!res.headersSent) res.writeHead(404, { ...cors, 'Content-Type': 'text/plain' });
+        res.end(`stream ${app}/${name} not found\n`);
+      } else if (reason === 'slow-consumer') {
+        res.destroy();
+      } else {
+        res.end();
+      }
+      finish(reason);
+    },
+  });
+  res.on('close', () => finish('peer-closed'));
+  stream = d.registry.subscribe(app, name, player);
+}
+
+/** The same path upgraded to a WebSocket: binary frames carrying the HTTP-FLV byte stream. */
+export function serveWsFlv(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  app: string,
+  name: string,
+  d: FlvRouteDeps,
+): void {
+  if (d.config.apps[app].play !== 'open') {
+    socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+    return;
+  }
+  d.wss.handleUpgrade(req, socket, head, (ws) => {
+    const id = `ws-flv-${nextId++}`;
+    const startedAt = Date.now();
+    let stream: Stream | undefined;
+    let endReason = '';
+    const finish = (reason: string) => {
+      if (endReason) return;
+      endReason = reason;
+      if (stream) d.registry.unsubscribe(stream, player);
+      d.counters.inc('ws_flv_closed', reason);
+      d.log.info(
+        {
+          id,
+          app,
+          name,
+          ip: req.socket.remoteAddress,
+          bytesOut: player.egress.bytesOut,
+          durationMs: Date.now() - startedAt,
+          reason,
+        },
+        `closed: ${reason}`,
+      );
+    };
+    // frames are written straight to the socket (unmasked server frames are identical for every viewer);
+    // ws keeps handling pings and the closing handshake
+    const player = new FlvPlayer({
+      id,
+      protocol: 'ws-flv',
+      stream: () => stream,
+      sink: new WritableSink(socket as never, () => player.egress.flush()),
+      policy: d.policy,
+      counters: d.counters,
+      encodeFrame: (f) => f.cached('ws-flv', (fr) => wsBinaryFrame(fr.flv())),
+      encodeHeader: (h) => wsBinaryFrame(h),
+      onStart: () => {},
+      onEnd: (reason) => {
+        if (reason === 'slow-consumer') ws.terminate();
+        else ws.close(reason === 'not-found' ? 4404 : 1000, reason);
+        finish(reason);
+      },
+    });
+    ws.on('close', () => finish('peer-closed'));
+    ws.on('error', () => finish('socket-error'));
+    stream = d.registry.subscribe(app, name, player);
+  });
+}

@@ -1,0 +1,322 @@
+import type { Socket } from 'node:net';
+import type { Config } from '../../config/schema.js';
+import type { EgressPolicy } from '../../core/egress.js';
+import { Ingest, type IngestResult } from '../../core/ingest.js';
+import type { StreamRegistry } from '../../core/registry.js';
+import type { Stream } from '../../core/stream.js';
+import type { Publisher } from '../../core/types.js';
+import { errorCode } from '../../errors.js';
+import type { Counters } from '../../observability/counters.js';
+import type { Logger } from '../../observability/logger.js';
+import { onStatus } from '../../protocols/rtmp/commands.js';
+import * as ctl from '../../protocols/rtmp/control.js';
+import type { RtmpMessage } from '../../protocols/rtmp/message.js';
+import {
+  type ConnectRequest,
+  type PlayRequest,
+  RtmpServerSession,
+  type StreamRequest,
+} from '../../protocols/rtmp/server-session.js';
+import { isValidStreamName } from '../names.js';
+import { WritableSink } from '../socket-sink.js';
+import { RtmpPlayer } from './player.js';
+
+export interface ConnectionDeps {
+  config: Config;
+  registry: StreamRegistry;
+  counters: Counters;
+  log: Logger;
+  policy: EgressPolicy;
+}
+
+interface Publishing {
+  streamId: number;
+  stream: Stream;
+  ingest: Ingest;
+  publisher: Publisher;
+}
+
+interface Playing {
+  player: RtmpPlayer;
+  stream: Stream;
+}
+
+/** One RTMP TCP connection: socket <-> sans-I/O session <-> stream hub. Ends once, with one reason. */
+export class RtmpConnection {
+  readonly session: RtmpServerSession;
+  private readonly sink: WritableSink;
+  private app = '';
+  private connectReq: ConnectRequest | undefined;
+  private publishing: Publishing | undefined;
+  private readonly playing = new Map<number, Playing>();
+  private closed = false;
+  private lastSeen = Date.now();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+  private pending: IngestResult = { frames: [] };
+  private resolveDone!: (reason: string) => void;
+  readonly done: Promise<string> = new Promise((r) => {
+    this.resolveDone = r;
+  });
+
+  constructor(
+    readonly id: string,
+    private readonly socket: Socket,
+    private readonly deps: ConnectionDeps,
+  ) {
+    const rtmp = deps.config.rtmp;
+    this.sink = new WritableSink(socket, () => this.onDrain());
+    this.session = new RtmpServerSession({
+      outChunkSize: rtmp.outChunkSize,
+      windowAckSize: rtmp.windowAckSize,
+      limits: { maxMessageBytes: rtmp.maxMessageBytes },
+      send: (b) => this.sendControl(b),
+      handler: {
+        onHandshakeDone: (mode) => deps.log.debug({ id, mode }, 'handshake done'),
+        onConnect: (req) => this.onConnect(req),
+        onPublish: (req) => this.onPublish(req),
+        onPlay: (req) => this.onPlay(req),
+        onMedia: (msg) => this.onMedia(msg),
+        onStreamClosed: (sid) => this.onStreamClosed(sid),
+        onPause: (sid, paused) => this.playing.get(sid)?.player.setPaused(paused),
+        onReceive: (sid, kind, enabled) => this.onReceive(sid, kind, enabled),
+        onUnknownCommand: (name) => deps.log.debug({ id, command: name }, 'unknown command ignored'),
+      },
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (b: Buffer) => this.onData(b));
+    socket.on('error', (err) =>
+      this.close(`socket-error:${(err as NodeJS.ErrnoException).code ?? 'unknown'}`),
+    );
+    socket.on('close', () => this.close('peer-closed'));
+    socket.on('end', () => this.close('peer-closed'));
+    this.handshakeTimer = setTimeout(() => {
+      if (!this.connectReq) this.close('RTMP_HANDSHAKE_TIMEOUT');
+    }, rtmp.handshakeTimeoutMs);
+    if (rtmp.pingIntervalMs > 0) {
+      this.pingTimer = setInterval(() => this.checkAlive(), Math.min(rtmp.pingIntervalMs, 5_000));
+    }
+  }
+
+  private sendControl(b: Buffer): void {
+    if (this.closed) return;
+    // a player's control messages must stay in order with its media
+    const first = this.playing.values().next().value as Playing | undefined;
+    if (first) first.player.egress.pushRaw(b);
+    else this.socket.write(b);
+  }
+
+  private onDrain(): void {
+    for (const p of this.playing.values()) p.player.egress.flush();
+  }
+
+  private checkAlive(): void {
+    const { pingIntervalMs, pingTimeoutMs } = this.deps.config.rtmp;
+    const silent = Date.now() - this.lastSeen;
+    if (pingTimeoutMs > 0 && silent > pingTimeoutMs) return this.close('ping-timeout');
+    if (silent >= pingIntervalMs && this.connectReq) this.session.ping((Date.now() - this.startedAt) >>> 0);
+  }
+
+  private onData(b: Buffer): void {
+    if (this.closed) return;
+    this.lastSeen = Date.now();
+    try {
+      this.session.push(b);
+    } catch (err) {
+      this.pending = { frames: [] };
+      this.close(errorCode(err), err);
+      return;
+    }
+    this.flushIngest();
+  }
+
+  /** Everything one socket read produced goes to the stream in one batch: one write per player. */
+  private flushIngest(): void {
+    const p = this.publishing;
+    const out = this.pending;
+    if (!p || (out.frames.length === 0 && !out.metadata)) return;
+    this.pending = { frames: [] };
+    if (out.metadata) p.stream.setMetadata(out.metadata);
+    p.stream.write(out.frames);
+  }
+
+  private onConnect(req: ConnectRequest): string | undefined {
+    const app = this.deps.config.apps[req.app];
+    if (!app) {
+      this.deps.counters.inc('connect_rejected', 'unknown-app');
+      this.deps.log.info({ id: this.id, app: req.app }, 'connect rejected: unknown app');
+      setImmediate(() => this.close('unknown-app'));
+      return `Unknown application "${req.app}"`;
+    }
+    clearTimeout(this.handshakeTimer);
+    this.app = req.app;
+    this.connectReq = req;
+    return undefined;
+  }
+
+  private publishStatus(sid: number, level: 'status' | 'error', code: string, desc: string): void {
+    this.session.sendMessages([onStatus(sid, level, code, desc)]);
+  }
+
+  private onPublish(req: StreamRequest & { type: string }): void {
+    const app = this.deps.config.apps[this.app];
+    if (this.publishing)
+      return this.publishStatus(req.streamId, 'error', 'NetStream.Publish.BadName', 'Already publishing');
+    if (!isValidStreamName(req.name)) {
+      this.deps.counters.inc('publish_rejected', 'bad-name');
+      return this.publishStatus(req.streamId, 'error', 'NetStream.Publish.BadName', `Invalid stream name`);
+    }
+    if (app.publish !== 'open') {
+      this.deps.counters.inc('publish_rejected', 'denied');
+      this.publishStatus(req.streamId, 'error', 'NetStream.Publish.Denied', 'Publishing is not allowed');
+      setImmediate(() => this.close('publish-denied'));
+      return;
+    }
+    const publisher: Publisher = {
+      id: this.id,
+      protocol: 'rtmp',
+      remoteAddress: this.socket.remoteAddress ?? '',
+      kick: (reason) => this.close(reason),
+    };
+    const claim = this.deps.registry.claim(this.app, req.name, publisher);
+    if (!claim.ok) {
+      this.deps.log.info({ id: this.id, path: `${this.app}/${req.name}` }, 'publish rejected: name in use');
+      this.publishStatus(
+        req.streamId,
+        'error',
+        'NetStream.Publish.BadName',
+        `${req.name} is already being published`,
+      );
+      setTimeout(() => this.close('publish-busy'), 100).unref();
+      return;
+    }
+    this.publishing = {
+      streamId: req.streamId,
+      stream: claim.stream,
+      ingest: new Ingest(claim.stream),
+      publisher,
+    };
+    this.session.sendMessages([ctl.userControl(ctl.UserControlEvent.StreamBegin, req.streamId)]);
+    this.publishStatus(req.streamId, 'status', 'NetStream.Publish.Start', `${req.name} is now published.`);
+    this.deps.registry.announce(claim.stream);
+    this.deps.log.info(
+      { id: this.id, path: claim.stream.path, ip: publisher.remoteAddress },
+      'publish start',
+    );
+  }
+
+  private onMedia(msg: RtmpMessage): void {
+    const p = this.publishing;
+    if (!p) return; // media without publish: ignored
+    p.ingest.accept(msg, this.pending);
+  }
+
+  private onPlay(req: PlayRequest): void {
+    const app = this.deps.config.apps[this.app];
+    const sid = req.streamId;
+    if (this.playing.has(sid)) return;
+    if (!isValidStreamName(req.name)) {
+      this.deps.counters.inc('play_rejected', 'bad-name');
+      return this.publishStatus(sid, 'error', 'NetStream.Play.StreamNotFound', 'Invalid stream name');
+    }
+    if (app.play !== 'open') {
+      this.deps.counters.inc('play_rejected', 'denied');
+      this.publishStatus(sid, 'error', 'NetStream.Play.Failed', 'Playing is not allowed');
+      setImmediate(() => this.close('play-denied'));
+      return;
+    }
+    let stream: Stream | undefined;
+    const player = new RtmpPlayer({
+      id: this.id,
+      streamId: sid,
+      name: req.name,
+      chunkSize: this.session.chunkSize,
+      fourCcList: this.connectReq?.fourCcList ?? [],
+      reset: req.reset,
+      policy: this.deps.policy,
+      counters: this.deps.counters,
+      sink: this.sink,
+      hasVideo: () => stream?.gop.hasVideo ?? true,
+      onEnd: (reason) => this.onPlayerEnd(sid, reason),
+    });
+    stream = this.deps.registry.subscribe(this.app, req.name, player);
+    this.playing.set(sid, { player, stream });
+    this.deps.log.info({ id: this.id, path: stream.path, ip: this.socket.remoteAddress }, 'play');
+  }
+
+  private onPlayerEnd(sid: number, reason: string): void {
+    const p = this.playing.get(sid);
+    if (!p) return;
+    if (reason === 'slow-consumer') {
+      this.deps.counters.inc('players_disconnected', 'slow-consumer');
+      this.close('slow-consumer');
+      return;
+    }
+    this.playing.delete(sid);
+    this.deps.registry.unsubscribe(p.stream, p.player);
+    // a player whose stream is over is let go after its last bytes are out (ffmpeg exits on UnpublishNotify)
+    p.player.egress.flush();
+    setTimeout(() => this.close(reason === 'not-found' ? 'stream-not-found' : reason), 200).unref();
+  }
+
+  private onReceive(sid: number, kind: 'audio' | 'video', enabled: boolean): void {
+    const p = this.playing.get(sid);
+    if (!p) return;
+    if (kind === 'audio') p.player.receiveAudio = enabled;
+    else {
+      if (enabled && !p.player.receiveVideo) p.player.egress.resumeAtKeyframe();
+      p.player.receiveVideo = enabled;
+    }
+  }
+
+  private onStreamClosed(sid: number): void {
+    if (this.publishing && this.publishing.streamId === sid) {
+      this.flushIngest();
+      this.endPublishing();
+      this.publishStatus(sid, 'status', 'NetStream.Unpublish.Success', 'Stopped publishing.');
+    }
+    const p = this.playing.get(sid);
+    if (p) {
+      this.playing.delete(sid);
+      this.deps.registry.unsubscribe(p.stream, p.player);
+    }
+  }
+
+  private endPublishing(): void {
+    const p = this.publishing;
+    if (!p) return;
+    this.publishing = undefined;
+    this.deps.registry.release(p.stream, p.publisher);
+    this.deps.log.info({ id: this.id, path: p.stream.path, frames: p.stream.framesIn }, 'publish stop');
+  }
+
+  /** Ends the connection once; logs one `closed` line with the reason. */
+  close(reason: string, err?: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.handshakeTimer);
+    clearInterval(this.pingTimer);
+    this.endPublishing();
+    for (const p of this.playing.values()) this.deps.registry.unsubscribe(p.stream, p.player);
+    this.playing.clear();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    const level = reason === 'peer-closed' ? 'info' : 'warn';
+    this.deps.counters.inc('rtmp_connections_closed', reason);
+    this.deps.log[level](
+      {
+        id: this.id,
+        ip: this.socket.remoteAddress,
+        app: this.app || undefined,
+        bytesIn: this.socket.bytesRead,
+        bytesOut: this.socket.bytesWritten,
+        durationMs: Date.now() - this.startedAt,
+        reason,
+        err: err instanceof Error ? err.message : undefined,
+      },
+      `closed: ${reason}`,
+    );
+    this.resolveDone(reason);
+  }
+}

@@ -1,0 +1,53 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from '../../observability/logger.js';
+import { type ConnectionDeps, RtmpConnection } from './connection.js';
+
+/** The RTMP listener: accepts sockets, owns the connection set, closes them all on shutdown. */
+export class RtmpServer {
+  private server: Server | undefined;
+  private readonly connections = new Set<RtmpConnection>();
+  private nextId = 1;
+
+  constructor(
+    private readonly deps: ConnectionDeps,
+    private readonly log: Logger,
+  ) {}
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async start(host: string, port: number): Promise<number> {
+    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = server;
+    server.on('error', (err) => this.log.error({ err }, 'rtmp listener error'));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    return typeof addr === 'object' && addr ? addr.port : port;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.connections.size >= this.deps.config.rtmp.maxConnections) {
+      this.deps.counters.inc('connect_rejected', 'max-connections');
+      socket.destroy();
+      return;
+    }
+    const conn = new RtmpConnection(`rtmp-${this.nextId++}`, socket, this.deps);
+    this.connections.add(conn);
+    void conn.done.then(() => this.connections.delete(conn));
+  }
+
+  /** Stop accepting, then end every connection (players were already notified by the registry). */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const c of this.connections) c.close('server-shutdown');
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}
