@@ -76,9 +76,23 @@ export class RtmpClientSession {
     this.o.send(this.encoder.encode(msg));
   }
 
-  private call(name: string, object: AmfValue, args: AmfValue[] = [], streamId = 0): Promise<AmfValue[]> {
+  /** Call a command and wait for its _result (rejects on _error). `amf3` sends it as an AMF3 command (type 17). */
+  call(
+    name: string,
+    object: AmfValue,
+    args: AmfValue[] = [],
+    opts: { streamId?: number; amf3?: boolean } = {},
+  ): Promise<AmfValue[]> {
     const txn = this.txn++;
-    this.send(command([name, txn, object, ...args], streamId));
+    const msg = command([name, txn, object, ...args], opts.streamId ?? 0);
+    // AMF3 command messages carry one format byte (0) and then AMF0 values (RTMP 1.0 §7.1.1)
+    if (opts.amf3)
+      this.send({
+        ...msg,
+        type: MessageType.CommandAmf3,
+        payload: Buffer.concat([Buffer.from([0]), msg.payload]),
+      });
+    else this.send(msg);
     return new Promise((resolve, reject) => this.pending.set(txn, { resolve, reject }));
   }
 
