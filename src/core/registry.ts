@@ -62,9 +62,9 @@ export class StreamRegistry {
     if (stream.reconnectTimer) {
       clearTimeout(stream.reconnectTimer);
       stream.reconnectTimer = undefined;
-    } else {
-      stream.gop.clear();
     }
+    // the old session's GOP and headers must not be replayed: its times are behind what players saw
+    stream.gop.clear();
     stream.publisher = pub;
     stream.publishedAt = Date.now();
     stream.timeline.newSession();

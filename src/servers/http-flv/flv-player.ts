@@ -57,6 +57,8 @@ export class FlvPlayer implements Subscriber {
     if (!this.started) {
       this.started = true;
       this.o.onStart();
+    } else {
+      this.egress.resumeAtKeyframe(); // a returning publisher: continue from its first keyframe
     }
     this.write(init);
   }

@@ -69,6 +69,7 @@ export class RtmpPlayer implements Subscriber {
     const sid = this.o.streamId;
     const msgs: RtmpMessage[] = [ctl.userControl(ctl.UserControlEvent.StreamBegin, sid)];
     if (this.started) {
+      this.egress.resumeAtKeyframe(); // a returning publisher: start again on its first keyframe
       msgs.push(onStatus(sid, 'status', 'NetStream.Play.PublishNotify', `${this.o.name} is now published.`));
     } else {
       if (this.o.reset)
