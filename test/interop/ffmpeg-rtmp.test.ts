@@ -71,6 +71,38 @@ describe.skipIf(!tools)('interop: ffmpeg publishes, real clients play', () => {
     expect(dec.stderr.trim()).toBe('');
   });
 
+  it.skipIf(!hasTool('rtmpdump'))(
+    'digest ("complex") handshake: rtmpdump in SWF-verification mode accepts our server',
+    async () => {
+      // -s/-w/-x force librtmp's FP9 handshake offline; it aborts unless S1's digest and S2's signature validate
+      const dir = mkdtempSync(join(tmpdir(), 'tidecast-'));
+      const out = join(dir, 'digest.flv');
+      const swfHash = '0'.repeat(64);
+      const r = await run(
+        'rtmpdump',
+        [
+          '-z',
+          '-v',
+          '-s',
+          'http://x/p.swf',
+          '-w',
+          swfHash,
+          '-x',
+          '1000',
+          '-r',
+          t.rtmpUrl('live/cam1'),
+          '-o',
+          out,
+        ],
+        4_000,
+      );
+      expect(r.stderr).toContain('Genuine Adobe Flash Media Server');
+      expect(r.stderr).toContain('Handshaking finished');
+      expect(statSync(out).size).toBeGreaterThan(50_000);
+      expect(t.logs.some((l) => l.msg === 'handshake done' && l.mode === 'digest')).toBe(true);
+    },
+  );
+
   it('a second publisher on the same name is refused', async () => {
     const second = await run(
       'ffmpeg',
