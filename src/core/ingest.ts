@@ -121,6 +121,7 @@ export class Ingest {
       if (off + 11 + size > p.length) return;
       if (first < 0) first = ts;
       const body = p.subarray(off + 11, off + 11 + size);
+      if (type !== 8 && type !== 9 && type !== 18) return; // no nested aggregates
       this.accept({ type, timestamp: (msg.timestamp + (ts - first)) >>> 0, payload: body }, out);
       off += 11 + size + 4;
     }

@@ -134,6 +134,7 @@ export class RtmpServerSession {
       case MessageType.Audio:
       case MessageType.Video:
       case MessageType.DataAmf0:
+      case MessageType.Aggregate:
         return this.opts.handler.onMedia(msg);
       case MessageType.DataAmf3:
         // AMF3 data messages start with one format byte, then AMF0 values (§7.1.2)
@@ -147,7 +148,7 @@ export class RtmpServerSession {
       case MessageType.CommandAmf3:
         return this.onCommand(msg, decodeAmf0(msg.payload.subarray(1)));
       default:
-        return; // shared objects, aggregates from clients: ignored
+        return; // shared objects: ignored
     }
   }
 

@@ -29,6 +29,9 @@ export interface ConnectionDeps {
   policy: EgressPolicy;
 }
 
+/** Like nginx-rtmp's max_streams: one connection cannot open an unbounded number of players. */
+const MAX_STREAMS_PER_CONNECTION = 32;
+
 interface Publishing {
   streamId: number;
   stream: Stream;
@@ -109,6 +112,7 @@ export class RtmpConnection {
 
   private onDrain(): void {
     for (const p of this.playing.values()) p.player.egress.flush();
+    if (this.socket.isPaused() && !this.closed) this.socket.resume();
   }
 
   private checkAlive(): void {
@@ -129,6 +133,9 @@ export class RtmpConnection {
       return;
     }
     this.flushIngest();
+    // a peer that sends commands but never reads our replies: stop reading it until it drains;
+    // if it never does, it falls silent to us and the ping timeout ends it
+    if (this.socket.writableLength > this.deps.config.egress.maxQueueBytes) this.socket.pause();
   }
 
   /** Everything one socket read produced goes to the stream in one batch: one write per player. */
@@ -142,7 +149,8 @@ export class RtmpConnection {
   }
 
   private onConnect(req: ConnectRequest): string | undefined {
-    const app = this.deps.config.apps[req.app];
+    // own properties only: "constructor" or "__proto__" are not apps
+    const app = Object.hasOwn(this.deps.config.apps, req.app) ? this.deps.config.apps[req.app] : undefined;
     if (!app) {
       this.deps.counters.inc('connect_rejected', 'unknown-app');
       this.deps.log.info({ id: this.id, app: req.app }, 'connect rejected: unknown app');
@@ -216,6 +224,12 @@ export class RtmpConnection {
     const app = this.deps.config.apps[this.app];
     const sid = req.streamId;
     if (this.playing.has(sid)) return;
+    if (this.playing.size >= MAX_STREAMS_PER_CONNECTION) {
+      this.deps.counters.inc('play_rejected', 'too-many-streams');
+      this.publishStatus(sid, 'error', 'NetStream.Play.Failed', 'Too many streams on one connection');
+      setImmediate(() => this.close('too-many-streams'));
+      return;
+    }
     if (!isValidStreamName(req.name)) {
       this.deps.counters.inc('play_rejected', 'bad-name');
       return this.publishStatus(sid, 'error', 'NetStream.Play.StreamNotFound', 'Invalid stream name');
