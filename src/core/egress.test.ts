@@ -232,8 +232,8 @@ describe('Egress', () => {
     expect(drops).toEqual([]);
   });
 
-  // Expected to fail until the bug below is fixed (remove `.fails` then).
-  it.fails('an uncongested player is not dropped when one push (the GOP init burst) spans > maxQueueMs', () => {
+  // Regression test for a bug fixed in src (described below).
+  it('an uncongested player is not dropped when one push (the GOP init burst) spans > maxQueueMs', () => {
     // BUG (egress.ts push): the byte/duration bound is checked on the queue *before* flush(), even when
     // the sink is not congested. A new player's start(init) pushes the cached GOP in one call; with a
     // keyframe interval longer than egress.maxQueueMs (default 5 s; OBS/x264 auto keyint is ~8 s) or a

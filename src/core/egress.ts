@@ -62,7 +62,8 @@ export class Egress {
   push(frames: readonly Frame[]): void {
     if (this.closed) return;
     for (const f of frames) this.enqueue(f);
-    if (this.overLimit()) this.overflow();
+    // limits apply to what waits on a congested transport, not to a burst that goes straight out
+    if (this.sink.congested && this.overLimit()) this.overflow();
     this.flush();
   }
 

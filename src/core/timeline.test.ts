@@ -47,8 +47,8 @@ describe('Timeline', () => {
     for (let i = 1; i < video.length; i++) expect(video[i] - video[i - 1]).toBe(40);
   });
 
-  // Expected to fail until the bug below is fixed (remove `.fails` then).
-  it.fails('a second track whose first timestamp is already wrapped is anchored to the session', () => {
+  // Regression test for a bug fixed in src (described below).
+  it('a second track whose first timestamp is already wrapped is anchored to the session', () => {
     // BUG (timeline.ts map): the first message of a track in a session uses `ext = ts32` as is
     // although the comment says "anchor to the other tracks of the session when possible". When the
     // video starts at 2^32-10 and the audio's first message (9 ms later) has wrapped to 3, audio is

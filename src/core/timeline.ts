@@ -32,8 +32,11 @@ export class Timeline {
     }
     let ext: number;
     if (st.last32 < 0) {
-      // first message of this track in this session: anchor to the other tracks of the session when possible
-      ext = ts32;
+      // first message of this track in this session: anchor to a track already seen in the session, so a
+      // track that starts just after a 32-bit wrap lands after it, not 49.7 days earlier
+      let ref: TrackState | undefined;
+      for (const t of this.tracks.values()) if (t !== st && t.last32 >= 0) ref = t;
+      ext = ref ? ref.lastExt + ((ts32 - ref.last32) | 0) : ts32;
     } else {
       ext = st.lastExt + ((ts32 - st.last32) | 0);
     }

@@ -84,16 +84,20 @@ export class RtmpClientSession {
     opts: { streamId?: number; amf3?: boolean } = {},
   ): Promise<AmfValue[]> {
     const txn = this.txn++;
+    // registered before sending: an in-process peer may answer synchronously inside send()
+    const reply = new Promise<AmfValue[]>((resolve, reject) => this.pending.set(txn, { resolve, reject }));
     const msg = command([name, txn, object, ...args], opts.streamId ?? 0);
     // AMF3 command messages carry one format byte (0) and then AMF0 values (RTMP 1.0 §7.1.1)
-    if (opts.amf3)
+    if (opts.amf3) {
       this.send({
         ...msg,
         type: MessageType.CommandAmf3,
         payload: Buffer.concat([Buffer.from([0]), msg.payload]),
       });
-    else this.send(msg);
-    return new Promise((resolve, reject) => this.pending.set(txn, { resolve, reject }));
+    } else {
+      this.send(msg);
+    }
+    return reply;
   }
 
   async connect(app: string, tcUrl: string, extra: AmfObject = {}): Promise<AmfObject> {

@@ -265,7 +265,8 @@ export class RtmpServerSession {
     if (this.connect) throw new TidecastError('RTMP_PROTOCOL', 'second connect on one connection');
     const o = isObject(cmd.object) ? cmd.object : {};
     const s = (v: AmfValue | undefined) => (typeof v === 'string' ? v : '');
-    const app = splitQuery(s(o.app).replace(/\/+$/, ''));
+    const rawApp = splitQuery(s(o.app));
+    const app = { name: rawApp.name.replace(/\/+$/, ''), query: rawApp.query };
     const tcQuery = splitQuery(s(o.tcUrl)).query;
     const fourCcList = [
       ...(Array.isArray(o.fourCcList) ? o.fourCcList.filter((x): x is string => typeof x === 'string') : []),
