@@ -7,15 +7,9 @@ import { parseRtmpUrl, RtmpClient } from '../../src/servers/rtmp/rtmp-client.js'
 import { type FlvPublisher, publishFlv } from '../helpers/flv-publisher.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { hasTool, media, run } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 const VECTOR = '../shared/vectors/enhanced-flv/testsrc.flv';
-const until = async (cond: () => boolean, timeoutMs = 10_000, what = 'condition') => {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 async function player(url: string, connectExtra = {}) {
   const msgs: RtmpMessage[] = [];

@@ -7,14 +7,7 @@ import type { RtmpMessage } from '../../src/protocols/rtmp/message.js';
 import { parseRtmpUrl, RtmpClient } from '../../src/servers/rtmp/rtmp-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { ffmpegPublish, hasTool, media, run, stop } from '../helpers/tools.js';
-
-const until = async (cond: () => boolean, timeoutMs = 10_000, what = 'condition') => {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+import { until } from '../helpers/wait.js';
 
 interface Player {
   client: RtmpClient;

@@ -4,14 +4,7 @@ import { parseRtmpUrl, RtmpClient } from '../../src/servers/rtmp/rtmp-client.js'
 import { type FlvPublisher, publishFlv } from '../helpers/flv-publisher.js';
 import { closedReasons, startTestServer, type TestServer } from '../helpers/server.js';
 import { hasTool, media } from '../helpers/tools.js';
-
-const until = async (cond: () => boolean, timeoutMs = 10_000, what = 'condition') => {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+import { until } from '../helpers/wait.js';
 
 /** A viewer that stops reading must cost the publisher and the other viewers nothing. */
 describe.skipIf(!hasTool('ffmpeg'))('slow consumer policy', () => {

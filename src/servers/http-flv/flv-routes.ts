@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema.js';
 import type { EgressPolicy } from '../../core/egress.js';
 import type { StreamRegistry } from '../../core/registry.js';
 import type { Stream } from '../../core/stream.js';
+import type { Frame } from '../../media/frame.js';
 import type { Counters } from '../../observability/counters.js';
 import type { Logger } from '../../observability/logger.js';
 import { isValidStreamName } from '../names.js';
@@ -63,35 +64,9 @@ export function serveHttpFlv(
     res.writeHead(live ? 200 : 404, live ? headers : { ...cors, 'Content-Type': 'text/plain' }).end();
     return;
   }
-  const id = `http-flv-${nextId++}`;
-  const startedAt = Date.now();
-  let stream: Stream | undefined;
-  let endReason = '';
-  const finish = (reason: string) => {
-    if (endReason) return;
-    endReason = reason;
-    if (stream) d.registry.unsubscribe(stream, player);
-    d.counters.inc('http_flv_closed', reason);
-    d.log.info(
-      {
-        id,
-        app,
-        name,
-        ip: req.socket.remoteAddress,
-        bytesOut: player.egress.bytesOut,
-        durationMs: Date.now() - startedAt,
-        reason,
-      },
-      `closed: ${reason}`,
-    );
-  };
-  const player = new FlvPlayer({
-    id,
+  const finish = playFlv(d, req, app, name, {
     protocol: 'http-flv',
-    stream: () => stream,
-    sink: new WritableSink(res, () => player.egress.flush()),
-    policy: d.policy,
-    counters: d.counters,
+    out: res,
     encodeFrame: (f) => f.flv(),
     encodeHeader: (h) => h,
     onStart: () => {
@@ -107,11 +82,9 @@ export function serveHttpFlv(
       } else {
         res.end();
       }
-      finish(reason);
     },
   });
   res.on('close', () => finish('peer-closed'));
-  stream = d.registry.subscribe(app, name, player);
 }
 
 /** The same path upgraded to a WebSocket: binary frames carrying the HTTP-FLV byte stream. */
@@ -128,48 +101,73 @@ export function serveWsFlv(
     return;
   }
   d.wss.handleUpgrade(req, socket, head, (ws) => {
-    const id = `ws-flv-${nextId++}`;
-    const startedAt = Date.now();
-    let stream: Stream | undefined;
-    let endReason = '';
-    const finish = (reason: string) => {
-      if (endReason) return;
-      endReason = reason;
-      if (stream) d.registry.unsubscribe(stream, player);
-      d.counters.inc('ws_flv_closed', reason);
-      d.log.info(
-        {
-          id,
-          app,
-          name,
-          ip: req.socket.remoteAddress,
-          bytesOut: player.egress.bytesOut,
-          durationMs: Date.now() - startedAt,
-          reason,
-        },
-        `closed: ${reason}`,
-      );
-    };
     // frames are written straight to the socket (unmasked server frames are identical for every viewer);
     // ws keeps handling pings and the closing handshake
-    const player = new FlvPlayer({
-      id,
+    const finish = playFlv(d, req, app, name, {
       protocol: 'ws-flv',
-      stream: () => stream,
-      sink: new WritableSink(socket as never, () => player.egress.flush()),
-      policy: d.policy,
-      counters: d.counters,
+      out: socket as unknown as Writable,
       encodeFrame: (f) => f.cached('ws-flv', (fr) => wsBinaryFrame(fr.flv())),
       encodeHeader: (h) => wsBinaryFrame(h),
       onStart: () => {},
       onEnd: (reason) => {
         if (reason === 'slow-consumer') ws.terminate();
         else ws.close(reason === 'not-found' ? 4404 : 1000, reason);
-        finish(reason);
       },
     });
     ws.on('close', () => finish('peer-closed'));
     ws.on('error', () => finish('socket-error'));
-    stream = d.registry.subscribe(app, name, player);
   });
+}
+
+interface FlvTransport {
+  protocol: 'http-flv' | 'ws-flv';
+  out: Writable;
+  encodeFrame: (f: Frame) => Buffer;
+  encodeHeader: (header: Buffer) => Buffer;
+  onStart: () => void;
+  /** close the transport for this reason */
+  onEnd: (reason: string) => void;
+}
+
+/** Subscribes an FLV player over a transport; returns `finish(reason)`, which ends it once and logs one line. */
+function playFlv(
+  d: FlvRouteDeps,
+  req: IncomingMessage,
+  app: string,
+  name: string,
+  t: FlvTransport,
+): (reason: string) => void {
+  const id = `${t.protocol}-${nextId++}`;
+  const startedAt = Date.now();
+  let stream: Stream | undefined;
+  let endReason = '';
+  const finish = (reason: string) => {
+    if (endReason) return;
+    endReason = reason;
+    if (stream) d.registry.unsubscribe(stream, player);
+    d.counters.inc(`${t.protocol.replace('-', '_')}_closed`, reason);
+    const ip = req.socket.remoteAddress;
+    const durationMs = Date.now() - startedAt;
+    d.log.info(
+      { id, app, name, ip, bytesOut: player.egress.bytesOut, durationMs, reason },
+      `closed: ${reason}`,
+    );
+  };
+  const player: FlvPlayer = new FlvPlayer({
+    id,
+    protocol: t.protocol,
+    stream: () => stream,
+    sink: new WritableSink(t.out, () => player.egress.flush()),
+    policy: d.policy,
+    counters: d.counters,
+    encodeFrame: t.encodeFrame,
+    encodeHeader: t.encodeHeader,
+    onStart: t.onStart,
+    onEnd: (reason) => {
+      t.onEnd(reason);
+      finish(reason);
+    },
+  });
+  stream = d.registry.subscribe(app, name, player);
+  return finish;
 }
