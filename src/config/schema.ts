@@ -34,8 +34,8 @@ export const configSchema = z.strictObject({
         .int()
         .min(128)
         .max(65536)
-        .default(4096)
-        .describe('Chunk size the server announces and sends with.'),
+        .default(60_000)
+        .describe('Chunk size the server announces and sends with (large: fewer chunk headers; SRS uses 60000).'),
       windowAckSize: z
         .number()
         .int()
