@@ -30,7 +30,12 @@ describe('loadConfig', () => {
   it('defaults alone are a valid configuration', () => {
     const c = loadConfig();
     expect(c.host).toBe('0.0.0.0');
-    expect(c.rtmp).toMatchObject({ enabled: true, port: 1935, outChunkSize: 60_000, windowAckSize: 5_000_000 });
+    expect(c.rtmp).toMatchObject({
+      enabled: true,
+      port: 1935,
+      outChunkSize: 60_000,
+      windowAckSize: 5_000_000,
+    });
     expect(c.http).toMatchObject({ enabled: true, port: 8080, allowOrigin: '*' });
     expect(c.apps).toEqual({ live: { publish: 'open', play: 'open' } });
     expect(c.streams).toMatchObject({ duplicatePublisher: 'reject', reconnectWaitMs: 0 });

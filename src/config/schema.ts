@@ -35,7 +35,9 @@ export const configSchema = z.strictObject({
         .min(128)
         .max(65536)
         .default(60_000)
-        .describe('Chunk size the server announces and sends with (large: fewer chunk headers; SRS uses 60000).'),
+        .describe(
+          'Chunk size the server announces and sends with (large: fewer chunk headers; SRS uses 60000).',
+        ),
       windowAckSize: z
         .number()
         .int()
@@ -92,6 +94,11 @@ export const configSchema = z.strictObject({
         .default(0)
         .describe(
           'Players stay attached this long after the publisher leaves, to resume on its return (0 = end at once).',
+        ),
+      audioHoldMs: ms
+        .default(40)
+        .describe(
+          'Hold an audio-only publisher read up to this long for the next video frame, so players get one write per video frame (0 = off).',
         ),
       gopCacheMaxBytes: z
         .number()

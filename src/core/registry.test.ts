@@ -41,6 +41,7 @@ function registry(opts: Partial<RegistryOptions> = {}): StreamRegistry {
       playerWaitMs: 5000,
       reconnectWaitMs: 0,
       gopCacheMaxBytes: 1 << 20,
+      audioHoldMs: 0,
       ...opts,
     },
     pino({ level: 'silent' }),

@@ -8,6 +8,7 @@ export interface RegistryOptions {
   playerWaitMs: number;
   reconnectWaitMs: number;
   gopCacheMaxBytes: number;
+  audioHoldMs: number;
 }
 
 export type ClaimResult = { ok: true; stream: Stream } | { ok: false; reason: 'busy' };
@@ -39,7 +40,7 @@ export class StreamRegistry {
     const path = `${app}/${name}`;
     let s = this.streams.get(path);
     if (!s) {
-      s = new Stream(app, name, this.opts.gopCacheMaxBytes);
+      s = new Stream(app, name, this.opts.gopCacheMaxBytes, this.opts.audioHoldMs);
       this.streams.set(path, s);
     }
     return s;
@@ -83,6 +84,7 @@ export class StreamRegistry {
   /** The publisher left. Players end now, or after the reconnect window if one is configured. */
   release(stream: Stream, pub: Publisher, takeover = false): void {
     if (stream.publisher !== pub) return;
+    stream.flushHeld();
     stream.publisher = undefined;
     if (takeover) return;
     const wait = this.closing ? 0 : this.opts.reconnectWaitMs;
