@@ -3,6 +3,7 @@ import type { EgressPolicy } from './core/egress.js';
 import { StreamRegistry } from './core/registry.js';
 import { Counters } from './observability/counters.js';
 import type { Logger } from './observability/logger.js';
+import { HlsService } from './segmenter/hls-service.js';
 import { HttpServer } from './servers/http/http-server.js';
 import { RtmpServer } from './servers/rtmp/rtmp-server.js';
 
@@ -20,6 +21,7 @@ export class TidecastServer {
   readonly registry: StreamRegistry;
   readonly rtmp: RtmpServer | undefined;
   readonly http: HttpServer | undefined;
+  readonly hls: HlsService | undefined;
   ports: ListeningPorts = {};
 
   constructor(
@@ -31,12 +33,15 @@ export class TidecastServer {
     const deps = { config, registry: this.registry, counters: this.counters, policy };
     if (config.rtmp.enabled)
       this.rtmp = new RtmpServer({ ...deps, log: log.child({ component: 'rtmp' }) }, log);
-    if (config.http.enabled)
-      this.http = new HttpServer({ ...deps, log: log.child({ component: 'http' }) }, log);
+    if (config.hls.enabled) this.hls = new HlsService(config, this.registry, log.child({ component: 'hls' }));
+    if (config.http.enabled) {
+      this.http = new HttpServer({ ...deps, log: log.child({ component: 'http' }) }, log, this.hls);
+    }
   }
 
   async start(): Promise<ListeningPorts> {
     const { host } = this.config;
+    this.hls?.start();
     if (this.rtmp) this.ports.rtmp = await this.rtmp.start(host, this.config.rtmp.port);
     if (this.http) this.ports.http = await this.http.start(host, this.config.http.port);
     return this.ports;
@@ -45,6 +50,7 @@ export class TidecastServer {
   /** Stop accepting, notify players, close publishers; resolves when listeners are closed. */
   async close(): Promise<void> {
     this.registry.close();
+    this.hls?.close();
     await Promise.all([this.rtmp?.close(), this.http?.close()]);
   }
 }

@@ -131,6 +131,43 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Slow-consumer policy for players.'),
+  hls: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Segment every live stream for HLS (and DASH, from the same fMP4 segments).'),
+      segmentFormat: z
+        .enum(['fmp4', 'mpegts'])
+        .default('fmp4')
+        .describe(
+          '`fmp4` (CMAF: H.264, HEVC, AV1, AAC, Opus; Low-Latency HLS and DASH) or `mpegts` (H.264/HEVC + AAC).',
+        ),
+      targetDuration: z
+        .number()
+        .int()
+        .min(1)
+        .max(30)
+        .default(2)
+        .describe('Segment target duration, seconds (cut on keyframes).'),
+      windowSegments: z
+        .number()
+        .int()
+        .min(3)
+        .max(100)
+        .default(6)
+        .describe('Segments listed in the live playlist.'),
+      lowLatency: z
+        .boolean()
+        .default(true)
+        .describe('Low-Latency HLS parts and blocking playlist reload (fMP4 only).'),
+      partTarget: z.number().min(0.1).max(1).default(0.25).describe('LL-HLS part target duration, seconds.'),
+      keepAfterEndMs: ms
+        .default(30_000)
+        .describe("How long an ended stream's playlist (with EXT-X-ENDLIST) stays available."),
+    })
+    .prefault({})
+    .describe('HLS / Low-Latency HLS.'),
   log: z
     .strictObject({
       level: z

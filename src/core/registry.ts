@@ -76,9 +76,18 @@ export class StreamRegistry {
     return { ok: true, stream };
   }
 
+  private readonly announceListeners: Array<(stream: Stream) => void> = [];
+
+  /** Register a listener called each time a stream goes live (HLS/DASH segmenters, later recorders, relays). */
+  onAnnounce(cb: (stream: Stream) => void): void {
+    this.announceListeners.push(cb);
+  }
+
   /** Called once the publisher has been told Publish.Start: waiting players start now. */
   announce(stream: Stream): void {
-    for (const sub of stream.subscribers) sub.start(stream.gop.initFrames());
+    for (const sub of [...stream.subscribers]) sub.start(stream.gop.initFrames());
+    // listeners attach their subscribers after the loop, so none is started twice
+    for (const cb of this.announceListeners) cb(stream);
   }
 
   /** The publisher left. Players end now, or after the reconnect window if one is configured. */

@@ -3,6 +3,8 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../../observability/logger.js';
+import type { HlsService } from '../../segmenter/hls-service.js';
+import { serveHls } from '../hls/hls-routes.js';
 import { type FlvRouteDeps, parseFlvPath, serveHttpFlv, serveWsFlv } from '../http-flv/flv-routes.js';
 
 /** One HTTP listener mounting every HTTP-side protocol (HTTP-FLV and WebSocket-FLV now; HLS, DASH, API later). */
@@ -18,6 +20,7 @@ export class HttpServer {
   constructor(
     private readonly deps: Omit<FlvRouteDeps, 'wss'>,
     private readonly log: Logger,
+    private readonly hls?: HlsService,
   ) {}
 
   private get flvDeps(): FlvRouteDeps {
@@ -80,6 +83,7 @@ export class HttpServer {
     }
     const flv = parseFlvPath(url.pathname, this.deps.config);
     if (flv) return serveHttpFlv(req, res, flv.app, flv.name, this.flvDeps);
+    if (this.hls && serveHls(req, res, url, { config: this.deps.config, hls: this.hls })) return;
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
       return;

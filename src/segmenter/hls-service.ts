@@ -1,0 +1,98 @@
+import type { Config } from '../config/schema.js';
+import type { StreamRegistry } from '../core/registry.js';
+import type { Stream } from '../core/stream.js';
+import type { EndReason, Subscriber } from '../core/types.js';
+import type { Frame } from '../media/frame.js';
+import type { Logger } from '../observability/logger.js';
+import { Segmenter } from './segmenter.js';
+import { SegmentStore } from './store.js';
+
+export interface HlsStream {
+  store: SegmentStore;
+  segmenter: Segmenter;
+  /** fMP4 with LL-HLS parts */
+  lowLatency: boolean;
+  format: 'fmp4' | 'mpegts';
+}
+
+interface Entry extends HlsStream {
+  sub: Subscriber;
+  stream: Stream;
+  freeTimer?: NodeJS.Timeout;
+}
+
+/**
+ * One segmenter per live stream, attached as a subscriber when the stream goes live (hls.enabled). When the
+ * publisher leaves for good the playlist gets EXT-X-ENDLIST and is freed `hls.keepAfterEndMs` later.
+ */
+export class HlsService {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly registry: StreamRegistry,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.registry.onAnnounce((stream) => this.attach(stream));
+  }
+
+  get(app: string, name: string): HlsStream | undefined {
+    return this.entries.get(`${app}/${name}`);
+  }
+
+  private attach(stream: Stream): void {
+    const existing = this.entries.get(stream.path);
+    if (existing && existing.stream === stream && stream.subscribers.has(existing.sub)) return; // reconnect: start() again
+    if (existing) this.free(stream.path);
+    const h = this.config.hls;
+    const lowLatency = h.segmentFormat === 'fmp4' && h.lowLatency;
+    const store = new SegmentStore(h.windowSegments);
+    const segmenter = new Segmenter(
+      {
+        format: h.segmentFormat,
+        targetDuration: h.targetDuration,
+        partTarget: lowLatency ? h.partTarget : undefined,
+        now: Date.now,
+      },
+      store,
+    );
+    let started = false;
+    const path = stream.path;
+    const sub: Subscriber = {
+      id: `hls-${path}`,
+      protocol: 'hls',
+      start: (init: readonly Frame[]) => {
+        if (started) segmenter.restart();
+        started = true;
+        segmenter.write(init);
+      },
+      write: (frames: readonly Frame[]) => segmenter.write(frames),
+      end: (reason: EndReason) => {
+        segmenter.end();
+        this.log.debug({ path, reason }, 'hls ended');
+        const e = this.entries.get(path);
+        if (e && e.sub === sub) {
+          e.freeTimer = setTimeout(() => this.free(path), this.config.hls.keepAfterEndMs);
+          e.freeTimer.unref();
+        }
+      },
+    };
+    this.entries.set(path, { store, segmenter, lowLatency, format: h.segmentFormat, sub, stream });
+    this.registry.subscribe(stream.app, stream.name, sub);
+  }
+
+  private free(path: string): void {
+    const e = this.entries.get(path);
+    if (!e) return;
+    clearTimeout(e.freeTimer);
+    this.entries.delete(path);
+    if (e.stream.subscribers.has(e.sub)) this.registry.unsubscribe(e.stream, e.sub);
+    e.store.end();
+  }
+
+  close(): void {
+    for (const path of [...this.entries.keys()]) this.free(path);
+  }
+}
