@@ -162,6 +162,10 @@ export const configSchema = z.strictObject({
         .default(true)
         .describe('Low-Latency HLS parts and blocking playlist reload (fMP4 only).'),
       partTarget: z.number().min(0.1).max(1).default(0.25).describe('LL-HLS part target duration, seconds.'),
+      dash: z
+        .boolean()
+        .default(true)
+        .describe('Also serve MPEG-DASH (`index.mpd`) from the same segmenter (fMP4 only).'),
       keepAfterEndMs: ms
         .default(30_000)
         .describe("How long an ended stream's playlist (with EXT-X-ENDLIST) stays available."),

@@ -55,6 +55,7 @@ export class HlsService {
         targetDuration: h.targetDuration,
         partTarget: lowLatency ? h.partTarget : undefined,
         now: Date.now,
+        dash: h.dash && h.segmentFormat === 'fmp4',
       },
       store,
     );

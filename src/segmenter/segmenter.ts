@@ -3,7 +3,7 @@ import { initSegment } from '../formats/fmp4/init-segment.js';
 import { TsMuxer } from '../formats/mpegts/ts-muxer.js';
 import type { Frame } from '../media/frame.js';
 import type { Sample, Track } from '../media/sample.js';
-import type { SegmentStore } from './store.js';
+import type { DashSegment, SegmentStore } from './store.js';
 import { TrackBuilder } from './track-builder.js';
 
 export type SegmentFormat = 'mpegts' | 'fmp4';
@@ -16,6 +16,8 @@ export interface SegmenterOptions {
   partTarget?: number;
   /** wall clock for EXT-X-PROGRAM-DATE-TIME */
   now: () => number;
+  /** also build per-track CMAF segments for MPEG-DASH (fMP4 only) */
+  dash?: boolean;
 }
 
 interface Pending {
@@ -29,10 +31,12 @@ interface Pending {
  * HLS/DASH client. No I/O, no timers: frames in, stored bytes out.
  */
 export class Segmenter {
-  private readonly tracks = new TrackBuilder();
+  readonly tracks = new TrackBuilder();
   private ts: TsMuxer | undefined;
   private tsChunks: Buffer[] = [];
   private pending: Pending = { video: [], audio: [] };
+  /** every sample of the open segment, per track, for the DASH per-track segments */
+  private segSamples: Pending = { video: [], audio: [] };
   private segStart = -1;
   private partStart = -1;
   private fragmentSeq = 1;
@@ -99,6 +103,7 @@ export class Segmenter {
       this.tsChunks.push(kind === 'video' ? this.ts.writeVideo(s) : this.ts.writeAudio([s]));
     } else {
       this.pending[kind].push(s);
+      if (this.o.dash) this.segSamples[kind].push(s);
     }
   }
 
@@ -110,8 +115,17 @@ export class Segmenter {
     if (this.configVersion !== this.tracks.configVersion) {
       this.configVersion = this.tracks.configVersion;
       const tracks = { video: this.tracks.video, audio: this.tracks.audio };
-      if (this.o.format === 'fmp4') this.store.setInit(initSegment(this.activeTracks()));
-      else this.ts = new TsMuxer(tracks);
+      if (this.o.format === 'fmp4') {
+        this.store.setInit(initSegment(this.activeTracks()));
+        if (this.o.dash) {
+          this.store.dashInit = {
+            video: tracks.video && initSegment([tracks.video]),
+            audio: tracks.audio && initSegment([tracks.audio]),
+          };
+        }
+      } else {
+        this.ts = new TsMuxer(tracks);
+      }
     }
     this.segStart = dts;
     this.partStart = dts;
@@ -139,6 +153,20 @@ export class Segmenter {
     this.partStart = endDts;
   }
 
+  /** One CMAF fragment per track for the whole segment (DASH representations are one track each). */
+  private dashSegment(endDts: number): DashSegment {
+    const out: DashSegment = { startMs: this.segStart, durationMs: endDts - this.segStart };
+    for (const track of this.activeTracks()) {
+      const samples = this.segSamples[track.kind];
+      const last = samples.at(-1);
+      if (!last) continue;
+      const lastDuration = Math.min(Math.max(1, endDts - last.dts), this.lastDelta[track.kind] * 4);
+      out[track.kind] = fragment(this.fragmentSeq++, [{ track, samples, lastDuration }]);
+    }
+    this.segSamples = { video: [], audio: [] };
+    return out;
+  }
+
   private finishSegment(endDts: number | undefined): void {
     if (this.segStart < 0) return;
     const end =
@@ -150,7 +178,11 @@ export class Segmenter {
       this.tsChunks = [];
     } else {
       this.flushPart(end);
-      this.store.closeSegment((end - this.segStart) / 1000);
+      this.store.closeSegment(
+        (end - this.segStart) / 1000,
+        undefined,
+        this.o.dash ? this.dashSegment(end) : undefined,
+      );
     }
     this.segStart = -1;
     this.partStart = -1;

@@ -10,6 +10,15 @@ export interface StoredPart {
   independent: boolean;
 }
 
+/** Per-track CMAF fragments of one segment, for MPEG-DASH. */
+export interface DashSegment {
+  video?: Buffer;
+  audio?: Buffer;
+  /** media time of the segment start, ms */
+  startMs: number;
+  durationMs: number;
+}
+
 export interface StoredSegment {
   msn: number;
   /** seconds */
@@ -20,6 +29,7 @@ export interface StoredSegment {
   discontinuity: boolean;
   /** which init segment (EXT-X-MAP) this segment needs */
   initVersion: number;
+  dash?: DashSegment;
 }
 
 export interface OpenSegment {
@@ -34,6 +44,8 @@ export class SegmentStore {
   readonly segments: StoredSegment[] = [];
   current: OpenSegment | undefined;
   init: { bytes: Buffer; version: number } | undefined;
+  /** per-track init segments for DASH */
+  dashInit: { video?: Buffer; audio?: Buffer } | undefined;
   ended = false;
   discontinuitySequence = 0;
   private nextMsn = 0;
@@ -77,7 +89,7 @@ export class SegmentStore {
   }
 
   /** Completes the open segment; `bytes` given for formats without parts (MPEG-TS). */
-  closeSegment(duration: number, bytes?: Buffer): StoredSegment | undefined {
+  closeSegment(duration: number, bytes?: Buffer, dash?: DashSegment): StoredSegment | undefined {
     const c = this.current;
     if (!c) return undefined;
     this.current = undefined;
@@ -89,6 +101,7 @@ export class SegmentStore {
       programDateTime: c.programDateTime,
       discontinuity: c.discontinuity,
       initVersion: c.initVersion,
+      dash,
     };
     this.segments.push(seg);
     while (this.segments.length > this.windowSegments + this.keepExtra) {

@@ -78,6 +78,39 @@ for (const format of ['mpegts', 'fmp4'] as const) {
       expect(d.stderr.trim()).toBe('');
     });
 
+    it.skipIf(format !== 'fmp4')(
+      'MPEG-DASH from the same segmenter: ffprobe and ffmpeg read the live MPD',
+      async () => {
+        await playlistReady(t, 'live/h/index.m3u8');
+        const mpd = await (await fetch(t.httpUrl('live/h/index.mpd'))).text();
+        expect(mpd).toMatch(/type="dynamic"/);
+        expect(mpd).toMatch(
+          /<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="http:\/\/127\.0\.0\.1:\d+\/time"/,
+        );
+        const time = await (await fetch(t.httpUrl('time'))).text();
+        expect(Math.abs(Date.parse(time) - Date.now())).toBeLessThan(5000);
+        const url = t.httpUrl('live/h/index.mpd');
+        const p = await run('ffprobe', [
+          '-v',
+          'error',
+          '-show_entries',
+          'stream=codec_name,width,height',
+          '-of',
+          'json',
+          url,
+        ]);
+        expect(p.code, p.stderr).toBe(0);
+        const streams = JSON.parse(p.stdout).streams as Array<Record<string, unknown>>;
+        expect(streams).toContainEqual(
+          expect.objectContaining({ codec_name: 'h264', width: 640, height: 360 }),
+        );
+        expect(streams).toContainEqual(expect.objectContaining({ codec_name: 'aac' }));
+        const d = await run('ffmpeg', ['-v', 'error', '-i', url, '-t', '4', '-f', 'null', '-'], 40_000);
+        expect(d.code).toBe(0);
+        expect(d.stderr.trim()).toBe('');
+      },
+    );
+
     it('404 with a clear body for an unknown stream', async () => {
       const r = await fetch(t.httpUrl('live/nothing/index.m3u8'));
       expect(r.status).toBe(404);

@@ -27,7 +27,7 @@ function notFound(res: ServerResponse, config: Config, what: string): void {
 }
 
 /** Immutable media bytes: cacheable forever by a CDN, with an ETag. */
-function sendMedia(
+export function sendMedia(
   req: IncomingMessage,
   res: ServerResponse,
   config: Config,

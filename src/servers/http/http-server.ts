@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../../observability/logger.js';
 import type { HlsService } from '../../segmenter/hls-service.js';
+import { serveDash, serveTime } from '../dash/dash-routes.js';
 import { serveHls } from '../hls/hls-routes.js';
 import { type FlvRouteDeps, parseFlvPath, serveHttpFlv, serveWsFlv } from '../http-flv/flv-routes.js';
 
@@ -84,6 +85,8 @@ export class HttpServer {
     const flv = parseFlvPath(url.pathname, this.deps.config);
     if (flv) return serveHttpFlv(req, res, flv.app, flv.name, this.flvDeps);
     if (this.hls && serveHls(req, res, url, { config: this.deps.config, hls: this.hls })) return;
+    if (this.hls && serveDash(req, res, url, { config: this.deps.config, hls: this.hls })) return;
+    if (url.pathname === '/time') return serveTime(res, this.deps.config);
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
       return;

@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../../config/schema.js';
+import { type DashRepresentation, renderMpd } from '../../formats/dash/mpd.js';
+import type { HlsService, HlsStream } from '../../segmenter/hls-service.js';
+import { sendMedia } from '../hls/hls-routes.js';
+import { isValidStreamName } from '../names.js';
+
+/** `/app/name/index.mpd`, `/app/name/dash/<v|a>/init.mp4`, `/app/name/dash/<v|a>/<n>.m4s` */
+const DASH_PATH = /^\/([^/]+)\/([^/]+)\/(index\.mpd|dash\/([va])\/(init|\d{1,9})\.(mp4|m4s))$/;
+
+export interface DashRouteDeps {
+  config: Config;
+  hls: HlsService;
+}
+
+function plain(
+  res: ServerResponse,
+  config: Config,
+  status: number,
+  body: string,
+  extra: Record<string, string> = {},
+): void {
+  res
+    .writeHead(status, {
+      'Access-Control-Allow-Origin': config.http.allowOrigin,
+      'Content-Type': 'text/plain',
+      'Cache-Control': 'no-cache',
+      ...extra,
+    })
+    .end(body);
+}
+
+/** The clock dash.js syncs to (UTCTiming http-iso); without it dash.js asks time.akamai.com (protocol brief §4.6). */
+export function serveTime(res: ServerResponse, config: Config): void {
+  plain(res, config, 200, new Date().toISOString());
+}
+
+export function serveDash(req: IncomingMessage, res: ServerResponse, url: URL, d: DashRouteDeps): boolean {
+  const m = DASH_PATH.exec(url.pathname);
+  if (!m) return false;
+  const [, app, name, file, rep, which] = m;
+  const h = Object.hasOwn(d.config.apps, app) && isValidStreamName(name) ? d.hls.get(app, name) : undefined;
+  if (h?.format !== 'fmp4' || !d.config.hls.dash) {
+    plain(res, d.config, 404, `stream ${app}/${name} not found\n`);
+    return true;
+  }
+  const kind = rep === 'v' ? 'video' : 'audio';
+  if (file === 'index.mpd') {
+    const host = req.headers.host ?? `127.0.0.1`;
+    const mpd = renderStreamMpd(h, d.config, `http://${host}/time`);
+    if (!mpd) plain(res, d.config, 503, 'the first segment is not ready yet\n', { 'Retry-After': '1' });
+    else {
+      res.writeHead(200, {
+        'Access-Control-Allow-Origin': d.config.http.allowOrigin,
+        'Content-Type': 'application/dash+xml',
+        'Cache-Control': 'max-age=1',
+      });
+      res.end(req.method === 'HEAD' ? undefined : mpd);
+    }
+  } else if (which === 'init') {
+    const bytes = h.store.dashInit?.[kind];
+    if (bytes) sendMedia(req, res, d.config, bytes, 'video/mp4');
+    else plain(res, d.config, 404, 'init segment not found\n');
+  } else {
+    const bytes = h.store.segment(Number(which))?.dash?.[kind];
+    if (bytes) sendMedia(req, res, d.config, bytes, kind === 'video' ? 'video/mp4' : 'audio/mp4');
+    else plain(res, d.config, 404, 'segment not found\n');
+  }
+  return true;
+}
+
+/** Dynamic MPD with a SegmentTimeline (ms) over the segments in the window; $Number$ is the HLS MSN. */
+function renderStreamMpd(h: HlsStream, config: Config, timeUrl: string): string | undefined {
+  const listed = h.store.listed.filter((s) => s.dash);
+  const first = listed[0];
+  if (!first?.dash) return undefined;
+  const tracks = h.segmenter.tracks;
+  const reps: DashRepresentation[] = [];
+  const seconds = listed.reduce((n, s) => n + s.duration, 0) || 1;
+  const bytesOf = (kind: 'video' | 'audio') => listed.reduce((n, s) => n + (s.dash?.[kind]?.length ?? 0), 0);
+  if (tracks.video && h.store.dashInit?.video) {
+    const v = tracks.video;
+    reps.push({
+      id: 'v',
+      mimeType: 'video/mp4',
+      codecs: v.codecString,
+      bandwidth: Math.ceil((bytesOf('video') * 8) / seconds),
+      width: v.width,
+      height: v.height,
+      timescale: 1000,
+    });
+  }
+  if (tracks.audio && h.store.dashInit?.audio) {
+    const a = tracks.audio;
+    reps.push({
+      id: 'a',
+      mimeType: 'audio/mp4',
+      codecs: a.codecString,
+      bandwidth: Math.ceil((bytesOf('audio') * 8) / seconds),
+      audioSamplingRate: a.sampleRate,
+      timescale: 1000,
+    });
+  }
+  // wall-clock time of media time 0: the first listed segment's PDT minus its media start
+  const ast = new Date(first.programDateTime.getTime() - first.dash.startMs);
+  const target = config.hls.targetDuration;
+  return renderMpd({
+    availabilityStartTime: ast,
+    publishTime: new Date(),
+    minimumUpdatePeriod: target,
+    timeShiftBufferDepth: Math.max(seconds, 3 * target),
+    suggestedPresentationDelay: 3 * target,
+    minBufferTime: target,
+    segmentDuration: target,
+    startNumber: first.msn,
+    initialization: 'dash/$RepresentationID$/init.mp4',
+    media: 'dash/$RepresentationID$/$Number$.m4s',
+    representations: reps,
+    utcTimingUrl: timeUrl,
+    timeline: listed.map((s) => ({
+      t: Math.round(s.dash?.startMs ?? 0),
+      d: Math.round(s.dash?.durationMs ?? 0),
+    })),
+    timelineTimescale: 1000,
+  });
+}
