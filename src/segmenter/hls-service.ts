@@ -45,10 +45,14 @@ export class HlsService {
   private attach(stream: Stream): void {
     const existing = this.entries.get(stream.path);
     if (existing && existing.stream === stream && stream.subscribers.has(existing.sub)) return; // reconnect: start() again
-    if (existing) this.free(stream.path);
+    // a publisher returning while the ended playlist is still kept: continue the same playlist (media sequence
+    // numbers go on) after an EXT-X-DISCONTINUITY, so players polling it carry on
+    const previous = existing?.store.ended && existing.store.segments.length > 0 ? existing.store : undefined;
+    if (existing) this.free(stream.path, previous !== undefined);
     const h = this.config.hls;
     const lowLatency = h.segmentFormat === 'fmp4' && h.lowLatency;
-    const store = new SegmentStore(h.windowSegments);
+    const store = previous ?? new SegmentStore(h.windowSegments);
+    if (previous) previous.reopen();
     const segmenter = new Segmenter(
       {
         format: h.segmentFormat,
@@ -60,6 +64,7 @@ export class HlsService {
       store,
     );
     let started = false;
+    if (previous) segmenter.restart();
     const path = stream.path;
     const sub: Subscriber = {
       id: `hls-${path}`,
@@ -84,13 +89,13 @@ export class HlsService {
     this.registry.subscribe(stream.app, stream.name, sub);
   }
 
-  private free(path: string): void {
+  private free(path: string, keepStore = false): void {
     const e = this.entries.get(path);
     if (!e) return;
     clearTimeout(e.freeTimer);
     this.entries.delete(path);
     if (e.stream.subscribers.has(e.sub)) this.registry.unsubscribe(e.stream, e.sub);
-    e.store.end();
+    if (!keepStore) e.store.end();
   }
 
   close(): void {

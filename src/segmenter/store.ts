@@ -117,6 +117,11 @@ export class SegmentStore {
     this.changed();
   }
 
+  /** The stream is live again (a returning publisher): the playlist goes on, without EXT-X-ENDLIST. */
+  reopen(): void {
+    this.ended = false;
+  }
+
   /** Segments listed in the playlist (the newest `windowSegments`). */
   get listed(): StoredSegment[] {
     return this.segments.slice(-this.windowSegments);

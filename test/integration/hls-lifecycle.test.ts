@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishFlv } from '../helpers/flv-publisher.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { hasTool, media } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
+
+async function text(t: TestServer, path: string): Promise<string> {
+  const r = await fetch(t.httpUrl(path));
+  return r.ok ? r.text() : '';
+}
+
+const msns = (playlist: string) => [...playlist.matchAll(/^seg(\d+)\.m4s$/gm)].map((m) => Number(m[1]));
+
+describe.skipIf(!hasTool('ffmpeg'))('HLS playlist lifecycle: end, return, discontinuity', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ hls: { segmentFormat: 'fmp4', targetDuration: 1, lowLatency: false } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('ENDLIST when the publisher leaves; a returning publisher continues the playlist after a discontinuity', async () => {
+    const first = await publishFlv(t.rtmpUrl('live/life'), media('h264-aac-360p.flv'));
+    let pl = '';
+    await until(
+      () => {
+        void text(t, 'live/life/index.m3u8').then((x) => {
+          pl = x;
+        });
+        return msns(pl).length >= 2;
+      },
+      20_000,
+      'segments',
+    );
+    first.stop();
+    first.client.close();
+    await until(
+      () => {
+        void text(t, 'live/life/index.m3u8').then((x) => {
+          pl = x;
+        });
+        return pl.includes('#EXT-X-ENDLIST');
+      },
+      10_000,
+      'ENDLIST',
+    );
+    expect(pl).not.toContain('#EXT-X-PRELOAD-HINT');
+    const lastBefore = Math.max(...msns(pl));
+
+    const second = await publishFlv(t.rtmpUrl('live/life'), media('h264-aac-360p.flv'));
+    try {
+      await until(
+        () => {
+          void text(t, 'live/life/index.m3u8').then((x) => {
+            pl = x;
+          });
+          return !pl.includes('#EXT-X-ENDLIST') && msns(pl).some((n) => n > lastBefore + 1);
+        },
+        20_000,
+        'the playlist going on',
+      );
+      expect(pl).toContain('#EXT-X-DISCONTINUITY');
+      const listed = msns(pl);
+      for (let i = 1; i < listed.length; i++) expect(listed[i]).toBe(listed[i - 1] + 1);
+    } finally {
+      second.stop();
+      second.client.close();
+    }
+  });
+});
