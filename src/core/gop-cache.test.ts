@@ -102,27 +102,20 @@ describe('GopCache', () => {
     expect(c.gopFrameCount).toBe(2);
   });
 
-  it('an empty E-RTMP SequenceStart (body <= 5 bytes) does not replace a real header', () => {
+  it('a short legacy AAC header (2-byte ASC: 4-byte body) is cached like any configuration', () => {
     const c = new GopCache(1 << 20);
-    const realV = vHeader(0, 40);
-    const realA = aHeader(0, 7);
-    c.add(realV);
-    c.add(realA);
-    c.add(vHeader(10, 5)); // ex-header + FourCC only
-    c.add(aHeader(10, 5));
-    expect(c.videoHeader).toBe(realV);
-    expect(c.audioHeader).toBe(realA);
-    // a real new configuration does replace it
-    const newer = vHeader(20, 6);
-    c.add(newer);
-    expect(c.videoHeader).toBe(newer);
+    const h = aHeader(0, 4);
+    c.add(h);
+    expect(c.audioHeader).toBe(h);
+    expect(c.initFrames()).toEqual([h]);
   });
 
-  it('an empty SequenceStart alone leaves no header', () => {
+  it('a newer configuration replaces the cached one', () => {
     const c = new GopCache(1 << 20);
-    c.add(vHeader(0, 5));
-    expect(c.videoHeader).toBeUndefined();
-    expect(c.initFrames()).toEqual([]);
+    c.add(vHeader(0, 40));
+    const newer = vHeader(20, 41);
+    c.add(newer);
+    expect(c.videoHeader).toBe(newer);
   });
 
   it('an audio-only stream caches headers but no GOP', () => {

@@ -21,11 +21,9 @@ export class GopCache {
     if (frame.isVideo) this.hasVideo = true;
     else this.hasAudio = true;
     if (frame.flags.sequenceHeader) {
-      // keep the latest non-empty configuration (E-RTMP files open with an empty SequenceStart)
-      if (frame.body.length > 5) {
-        if (frame.isVideo) this.videoHeader = frame;
-        else this.audioHeader = frame;
-      }
+      // Ingest flags only non-empty configurations (E-RTMP files open with an empty SequenceStart)
+      if (frame.isVideo) this.videoHeader = frame;
+      else this.audioHeader = frame;
       return;
     }
     if (frame.isVideo && frame.flags.keyframe) {

@@ -44,6 +44,17 @@ function subTag(type: number, ts: number, body: Buffer): Buffer {
 }
 
 describe('Ingest', () => {
+  it('flags a 4-byte AAC header (2-byte ASC) as a sequence header, but not an empty E-RTMP SequenceStart', () => {
+    const { run } = setup();
+    const out = run(
+      { type: 8, timestamp: 0, payload: aacSeqHeader() },
+      { type: 9, timestamp: 0, payload: Buffer.concat([hex('90'), Buffer.from('av01')]) },
+    );
+    expect(out.frames[0].body.length).toBe(4);
+    expect(out.frames[0].flags.sequenceHeader).toBe(true);
+    expect(out.frames[1].flags.sequenceHeader).toBe(false);
+  });
+
   it('turns @setDataFrame onMetaData into a plain onMetaData frame', () => {
     const { run } = setup();
     const meta = { width: 1280, height: 720, encoder: 'obs' };

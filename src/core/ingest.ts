@@ -69,7 +69,8 @@ export class Ingest {
       }
       return new Frame(9, ts, body, {
         keyframe: info.keyframe,
-        sequenceHeader: info.isSequenceHeader,
+        // an empty SequenceStart (E-RTMP files open with one) is not a configuration to cache
+        sequenceHeader: info.isSequenceHeader && info.dataLength > 0,
         fourCc: fourCcOf(info.enhanced, info.codec),
       });
     }
@@ -81,7 +82,7 @@ export class Ingest {
     }
     return new Frame(8, ts, body, {
       keyframe: false,
-      sequenceHeader: info.isSequenceHeader,
+      sequenceHeader: info.isSequenceHeader && info.dataLength > 0,
       fourCc: fourCcOf(info.enhanced, info.codec),
     });
   }
