@@ -166,6 +166,13 @@ export const configSchema = z.strictObject({
         .boolean()
         .default(true)
         .describe('Also serve MPEG-DASH (`index.mpd`) from the same segmenter (fMP4 only).'),
+      diskDir: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "Also write each stream's segments and playlist under this directory (`<dir>/<app>/<stream>/`); memory serving is unaffected.",
+        ),
       keepAfterEndMs: ms
         .default(30_000)
         .describe("How long an ended stream's playlist (with EXT-X-ENDLIST) stays available."),

@@ -4,6 +4,8 @@ import type { Stream } from '../core/stream.js';
 import type { EndReason, Subscriber } from '../core/types.js';
 import type { Frame } from '../media/frame.js';
 import type { Logger } from '../observability/logger.js';
+import { DiskWriter } from './disk-writer.js';
+import { renderStreamPlaylist } from './playlist-view.js';
 import { Segmenter } from './segmenter.js';
 import { SegmentStore } from './store.js';
 
@@ -19,6 +21,7 @@ interface Entry extends HlsStream {
   sub: Subscriber;
   stream: Stream;
   freeTimer?: NodeJS.Timeout;
+  disk?: DiskWriter;
 }
 
 /**
@@ -85,7 +88,17 @@ export class HlsService {
         }
       },
     };
-    this.entries.set(path, { store, segmenter, lowLatency, format: h.segmentFormat, sub, stream });
+    const entry: Entry = { store, segmenter, lowLatency, format: h.segmentFormat, sub, stream };
+    if (h.diskDir) {
+      const ext = h.segmentFormat === 'mpegts' ? 'ts' : 'm4s';
+      // the disk copy lists whole segments only (parts are served from memory)
+      const render = () => renderStreamPlaylist({ ...entry, lowLatency: false }, this.config, false);
+      entry.disk =
+        previous && existing?.disk
+          ? existing.disk
+          : new DiskWriter(h.diskDir, stream.app, stream.name, store, ext, render, this.log);
+    }
+    this.entries.set(path, entry);
     this.registry.subscribe(stream.app, stream.name, sub);
   }
 
@@ -95,7 +108,10 @@ export class HlsService {
     clearTimeout(e.freeTimer);
     this.entries.delete(path);
     if (e.stream.subscribers.has(e.sub)) this.registry.unsubscribe(e.stream, e.sub);
-    if (!keepStore) e.store.end();
+    if (!keepStore) {
+      e.store.end();
+      void e.disk?.close();
+    }
   }
 
   close(): void {

@@ -1,7 +1,10 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishFlv } from '../helpers/flv-publisher.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { hasTool, media } from '../helpers/tools.js';
+import { hasTool, media, run } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 async function text(t: TestServer, path: string): Promise<string> {
@@ -66,6 +69,41 @@ describe.skipIf(!hasTool('ffmpeg'))('HLS playlist lifecycle: end, return, discon
     } finally {
       second.stop();
       second.client.close();
+    }
+  });
+});
+
+describe.skipIf(!hasTool('ffmpeg'))('HLS disk mirror (hls.diskDir)', () => {
+  it('writes init, segments and playlist under <dir>/<app>/<stream>/ and deletes segments that leave the window', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tidecast-hls-'));
+    const t = await startTestServer({
+      hls: { segmentFormat: 'mpegts', targetDuration: 1, windowSegments: 3, diskDir: dir },
+    });
+    const pub = await publishFlv(t.rtmpUrl('live/disk'), media('h264-aac-360p.flv'), { speed: 2 });
+    const out = join(dir, 'live', 'disk');
+    try {
+      await until(() => existsSync(join(out, 'seg7.ts')), 20_000, 'eight segments on disk');
+      await new Promise((r) => setTimeout(r, 300));
+      const files = readdirSync(out).filter((f) => f.endsWith('.ts'));
+      expect(files.length).toBeLessThanOrEqual(3 + 2 + 1);
+      expect(files).not.toContain('seg0.ts');
+      const playlist = readFileSync(join(out, 'index.m3u8'), 'utf8');
+      expect(playlist).toMatch(/#EXT-X-MEDIA-SEQUENCE:\d+/);
+      const p = await run('ffprobe', [
+        '-v',
+        'error',
+        '-show_entries',
+        'stream=codec_name',
+        '-of',
+        'csv',
+        join(out, 'index.m3u8'),
+      ]);
+      expect(p.code, p.stderr).toBe(0);
+      expect(p.stdout).toContain('h264');
+    } finally {
+      pub.stop();
+      pub.client.close();
+      await t.close();
     }
   });
 });

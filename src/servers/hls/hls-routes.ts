@@ -4,8 +4,8 @@ import { gzipSync } from 'node:zlib';
 import type { Config } from '../../config/schema.js';
 import { decideBlocking, parseBlockingQuery } from '../../formats/hls/blocking.js';
 import type { HlsService, HlsStream } from '../../segmenter/hls-service.js';
+import { renderStreamPlaylist } from '../../segmenter/playlist-view.js';
 import { isValidStreamName } from '../names.js';
-import { renderStreamPlaylist } from './playlist-view.js';
 
 /** `/app/name/<file>` for the HLS files we serve. */
 const HLS_PATH =

@@ -1,6 +1,6 @@
-import type { Config } from '../../config/schema.js';
-import { type HlsSegment, type MediaPlaylist, renderMediaPlaylist } from '../../formats/hls/playlist.js';
-import type { HlsStream } from '../../segmenter/hls-service.js';
+import type { Config } from '../config/schema.js';
+import { type HlsSegment, type MediaPlaylist, renderMediaPlaylist } from '../formats/hls/playlist.js';
+import type { HlsStream } from './hls-service.js';
 
 /** Parts are listed for the newest segments only: at least 3 target durations' worth (8216bis §4.4.4.9). */
 const SEGMENTS_WITH_PARTS = 4;
