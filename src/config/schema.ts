@@ -166,6 +166,12 @@ export const configSchema = z.strictObject({
         .boolean()
         .default(true)
         .describe('Also serve MPEG-DASH (`index.mpd`) from the same segmenter (fMP4 only).'),
+      startOn: z
+        .enum(['publish', 'request'])
+        .default('publish')
+        .describe(
+          '`publish`: segment every stream from its start; `request`: start on the first HLS/DASH request and stop after `keepAfterEndMs` without one.',
+        ),
       diskDir: z
         .string()
         .min(1)

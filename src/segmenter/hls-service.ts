@@ -22,6 +22,7 @@ interface Entry extends HlsStream {
   stream: Stream;
   freeTimer?: NodeJS.Timeout;
   disk?: DiskWriter;
+  lastAccess: number;
 }
 
 /**
@@ -37,12 +38,39 @@ export class HlsService {
     private readonly log: Logger,
   ) {}
 
+  private sweepTimer: NodeJS.Timeout | undefined;
+
   start(): void {
-    this.registry.onAnnounce((stream) => this.attach(stream));
+    this.registry.onAnnounce((stream) => {
+      // a stream already being segmented keeps its segmenter across a reconnect, whatever startOn says
+      if (this.config.hls.startOn === 'publish' || this.entries.has(stream.path)) this.attach(stream);
+    });
+    if (this.config.hls.startOn === 'request') {
+      this.sweepTimer = setInterval(() => this.sweepIdle(), 1000);
+      this.sweepTimer.unref();
+    }
   }
 
+  /** The HLS/DASH state of a stream; with startOn 'request' the first request starts its segmenter. */
   get(app: string, name: string): HlsStream | undefined {
-    return this.entries.get(`${app}/${name}`);
+    const path = `${app}/${name}`;
+    let e = this.entries.get(path);
+    if (!e && this.config.hls.startOn === 'request') {
+      const stream = this.registry.get(app, name);
+      if (stream?.live) {
+        this.attach(stream);
+        e = this.entries.get(path);
+      }
+    }
+    if (e) e.lastAccess = Date.now();
+    return e;
+  }
+
+  private sweepIdle(): void {
+    const idleMs = this.config.hls.keepAfterEndMs;
+    for (const [path, e] of this.entries) {
+      if (!e.store.ended && Date.now() - e.lastAccess > idleMs) this.free(path);
+    }
   }
 
   private attach(stream: Stream): void {
@@ -88,7 +116,15 @@ export class HlsService {
         }
       },
     };
-    const entry: Entry = { store, segmenter, lowLatency, format: h.segmentFormat, sub, stream };
+    const entry: Entry = {
+      store,
+      segmenter,
+      lowLatency,
+      format: h.segmentFormat,
+      sub,
+      stream,
+      lastAccess: Date.now(),
+    };
     if (h.diskDir) {
       const ext = h.segmentFormat === 'mpegts' ? 'ts' : 'm4s';
       // the disk copy lists whole segments only (parts are served from memory)
@@ -115,6 +151,7 @@ export class HlsService {
   }
 
   close(): void {
+    clearInterval(this.sweepTimer);
     for (const path of [...this.entries.keys()]) this.free(path);
   }
 }

@@ -107,3 +107,37 @@ describe.skipIf(!hasTool('ffmpeg'))('HLS disk mirror (hls.diskDir)', () => {
     }
   });
 });
+
+describe.skipIf(!hasTool('ffmpeg'))('HLS started on first request (hls.startOn: request)', () => {
+  it('no segmenter until a request; it starts on the first one and stops when nobody asks', async () => {
+    const t = await startTestServer({ hls: { startOn: 'request', targetDuration: 1, keepAfterEndMs: 1500 } });
+    const pub = await publishFlv(t.rtmpUrl('live/lazy'), media('h264-aac-360p.flv'));
+    const hlsSubs = () =>
+      [...(t.server.registry.get('live', 'lazy')?.subscribers ?? [])].filter((s) => s.protocol === 'hls');
+    try {
+      await t.waitLive('live', 'lazy');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(hlsSubs()).toHaveLength(0);
+      const first = await fetch(t.httpUrl('live/lazy/index.m3u8'));
+      expect([200, 503]).toContain(first.status);
+      if (first.status === 503) expect(first.headers.get('retry-after')).toBe('1');
+      expect(hlsSubs()).toHaveLength(1);
+      let pl = '';
+      await until(
+        () => {
+          void text(t, 'live/lazy/index.m3u8').then((x) => {
+            pl = x;
+          });
+          return pl.includes('#EXTINF');
+        },
+        15_000,
+        'first segment',
+      );
+      await until(() => hlsSubs().length === 0, 8000, 'idle segmenter freed');
+    } finally {
+      pub.stop();
+      pub.client.close();
+      await t.close();
+    }
+  });
+});
