@@ -46,6 +46,8 @@ export class SegmentStore {
   init: { bytes: Buffer; version: number } | undefined;
   /** per-track init segments for DASH */
   dashInit: { video?: Buffer; audio?: Buffer } | undefined;
+  /** DASH availabilityStartTime (wall-clock ms of media time 0): fixed once, it must not move between MPD updates */
+  dashAvailabilityStart: number | undefined;
   ended = false;
   discontinuitySequence = 0;
   private nextMsn = 0;

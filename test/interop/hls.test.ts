@@ -6,6 +6,18 @@ import { until } from '../helpers/wait.js';
 
 const tools = hasTool('ffmpeg') && hasTool('ffprobe');
 
+/**
+ * ffmpeg's warnings and errors, minus one known client quirk: ffmpeg 5.1's HLS reader re-reads EXT-X-MAP after each
+ * live playlist reload and then logs "Found duplicated MOOV Atom"; it does the same on ffmpeg's own live fMP4 HLS
+ * output served by a static web server (measured), so it says nothing about our segments.
+ */
+function ffmpegComplaints(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/Found duplicated MOOV Atom|Last message repeated/.test(l));
+}
+
 async function playlistReady(t: TestServer, path: string, segments = 3): Promise<string> {
   let text = '';
   await until(
@@ -55,7 +67,7 @@ for (const format of ['mpegts', 'fmp4'] as const) {
       expect(s.headers.get('etag')).toBeTruthy();
     });
 
-    it('ffprobe reads codecs from the playlist and ffmpeg decodes 5 s with no errors', async () => {
+    it('ffprobe reads codecs from the playlist and ffmpeg decodes 10 s with no errors or warnings', async () => {
       await playlistReady(t, 'live/h/index.m3u8');
       const url = t.httpUrl('live/h/index.m3u8');
       const p = await run('ffprobe', [
@@ -73,43 +85,10 @@ for (const format of ['mpegts', 'fmp4'] as const) {
         expect.objectContaining({ codec_name: 'h264', width: 640, height: 360 }),
       );
       expect(streams).toContainEqual(expect.objectContaining({ codec_name: 'aac' }));
-      const d = await run('ffmpeg', ['-v', 'error', '-i', url, '-t', '5', '-f', 'null', '-'], 40_000);
+      const d = await run('ffmpeg', ['-v', 'warning', '-i', url, '-t', '10', '-f', 'null', '-'], 60_000);
       expect(d.code).toBe(0);
-      expect(d.stderr.trim()).toBe('');
+      expect(ffmpegComplaints(d.stderr)).toEqual([]);
     });
-
-    it.skipIf(format !== 'fmp4')(
-      'MPEG-DASH from the same segmenter: ffprobe and ffmpeg read the live MPD',
-      async () => {
-        await playlistReady(t, 'live/h/index.m3u8');
-        const mpd = await (await fetch(t.httpUrl('live/h/index.mpd'))).text();
-        expect(mpd).toMatch(/type="dynamic"/);
-        expect(mpd).toMatch(
-          /<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="http:\/\/127\.0\.0\.1:\d+\/time"/,
-        );
-        const time = await (await fetch(t.httpUrl('time'))).text();
-        expect(Math.abs(Date.parse(time) - Date.now())).toBeLessThan(5000);
-        const url = t.httpUrl('live/h/index.mpd');
-        const p = await run('ffprobe', [
-          '-v',
-          'error',
-          '-show_entries',
-          'stream=codec_name,width,height',
-          '-of',
-          'json',
-          url,
-        ]);
-        expect(p.code, p.stderr).toBe(0);
-        const streams = JSON.parse(p.stdout).streams as Array<Record<string, unknown>>;
-        expect(streams).toContainEqual(
-          expect.objectContaining({ codec_name: 'h264', width: 640, height: 360 }),
-        );
-        expect(streams).toContainEqual(expect.objectContaining({ codec_name: 'aac' }));
-        const d = await run('ffmpeg', ['-v', 'error', '-i', url, '-t', '4', '-f', 'null', '-'], 40_000);
-        expect(d.code).toBe(0);
-        expect(d.stderr.trim()).toBe('');
-      },
-    );
 
     it('404 with a clear body for an unknown stream', async () => {
       const r = await fetch(t.httpUrl('live/nothing/index.m3u8'));
@@ -167,5 +146,48 @@ describe.skipIf(!tools)('Low-Latency HLS: parts and blocking playlist reload', (
         .subarray(4, 8)
         .toString(),
     ).toBe('moof');
+  });
+});
+
+/** DASH at the default 2 s segments (ffmpeg 5.1's DASH reader re-reads a segment after an MPD refresh with 1 s ones). */
+describe.skipIf(!tools)('MPEG-DASH from the same segmenter', () => {
+  let t: TestServer;
+  let pub: ChildProcess;
+  beforeAll(async () => {
+    t = await startTestServer({ hls: { segmentFormat: 'fmp4' } });
+    pub = ffmpegPublish(t.rtmpUrl('live/dash'), media('h264-aac-360p.flv'));
+    await t.waitLive('live', 'dash');
+  });
+  afterAll(async () => {
+    await stop(pub);
+    await t.close();
+  });
+
+  it('MPEG-DASH from the same segmenter: ffprobe and ffmpeg read the live MPD', async () => {
+    await playlistReady(t, 'live/dash/index.m3u8');
+    const mpd = await (await fetch(t.httpUrl('live/dash/index.mpd'))).text();
+    expect(mpd).toMatch(/type="dynamic"/);
+    expect(mpd).toMatch(
+      /<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="http:\/\/127\.0\.0\.1:\d+\/time"/,
+    );
+    const time = await (await fetch(t.httpUrl('time'))).text();
+    expect(Math.abs(Date.parse(time) - Date.now())).toBeLessThan(5000);
+    const url = t.httpUrl('live/dash/index.mpd');
+    const p = await run('ffprobe', [
+      '-v',
+      'error',
+      '-show_entries',
+      'stream=codec_name,width,height',
+      '-of',
+      'json',
+      url,
+    ]);
+    expect(p.code, p.stderr).toBe(0);
+    const streams = JSON.parse(p.stdout).streams as Array<Record<string, unknown>>;
+    expect(streams).toContainEqual(expect.objectContaining({ codec_name: 'h264', width: 640, height: 360 }));
+    expect(streams).toContainEqual(expect.objectContaining({ codec_name: 'aac' }));
+    const d = await run('ffmpeg', ['-v', 'warning', '-i', url, '-t', '10', '-f', 'null', '-'], 60_000);
+    expect(d.code).toBe(0);
+    expect(ffmpegComplaints(d.stderr)).toEqual([]);
   });
 });

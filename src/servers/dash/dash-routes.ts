@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config/schema.js';
 import { type DashRepresentation, renderMpd } from '../../formats/dash/mpd.js';
 import type { HlsService, HlsStream } from '../../segmenter/hls-service.js';
-import { sendMedia } from '../hls/hls-routes.js';
+import { sendMedia, waitFor } from '../hls/hls-routes.js';
 import { isValidStreamName } from '../names.js';
 
 /** `/app/name/index.mpd`, `/app/name/dash/<v|a>/init.mp4`, `/app/name/dash/<v|a>/<n>.m4s` */
@@ -62,9 +62,24 @@ export function serveDash(req: IncomingMessage, res: ServerResponse, url: URL, d
     if (bytes) sendMedia(req, res, d.config, bytes, 'video/mp4');
     else plain(res, d.config, 404, 'init segment not found\n');
   } else {
-    const bytes = h.store.segment(Number(which))?.dash?.[kind];
-    if (bytes) sendMedia(req, res, d.config, bytes, kind === 'video' ? 'video/mp4' : 'audio/mp4');
-    else plain(res, d.config, 404, 'segment not found\n');
+    const n = Number(which);
+    const type = kind === 'video' ? 'video/mp4' : 'audio/mp4';
+    const bytes = h.store.segment(n)?.dash?.[kind];
+    if (bytes) {
+      sendMedia(req, res, d.config, bytes, type);
+    } else if (h.store.current?.msn === n && !h.store.ended) {
+      // the segment being written: hold the request until it is complete (clients that compute the live edge
+      // from the clock ask a little early) rather than answer 404 and have them retry in a loop
+      const ready = () => h.store.segment(n) !== undefined;
+      void waitFor(h, res, ready, 2 * d.config.hls.targetDuration * 1000).then(() => {
+        if (res.destroyed) return;
+        const done = h.store.segment(n)?.dash?.[kind];
+        if (done) sendMedia(req, res, d.config, done, type);
+        else plain(res, d.config, 404, 'segment not found\n');
+      });
+    } else {
+      plain(res, d.config, 404, 'segment not found\n');
+    }
   }
   return true;
 }
@@ -102,7 +117,8 @@ function renderStreamMpd(h: HlsStream, config: Config, timeUrl: string): string 
     });
   }
   // wall-clock time of media time 0: the first listed segment's PDT minus its media start
-  const ast = new Date(first.programDateTime.getTime() - first.dash.startMs);
+  h.store.dashAvailabilityStart ??= first.programDateTime.getTime() - first.dash.startMs;
+  const ast = new Date(h.store.dashAvailabilityStart);
   const target = config.hls.targetDuration;
   return renderMpd({
     availabilityStartTime: ast,

@@ -93,7 +93,7 @@ function notReady(res: ServerResponse, config: Config): void {
 }
 
 /** Waits until `ready()` or the timeout; resolves false on timeout or client disconnect. */
-function waitFor(
+export function waitFor(
   h: HlsStream,
   res: ServerResponse,
   ready: () => boolean,
