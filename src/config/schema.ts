@@ -166,6 +166,12 @@ export const configSchema = z.strictObject({
         .boolean()
         .default(true)
         .describe('Also serve MPEG-DASH (`index.mpd`) from the same segmenter (fMP4 only).'),
+      dashLowLatency: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Low-latency DASH: the segment being written is sent with chunked transfer as its CMAF chunks (the LL-HLS parts) appear; the MPD gets availabilityTimeOffset and a latency target. Needs `lowLatency`.',
+        ),
       startOn: z
         .enum(['publish', 'request'])
         .default('publish')

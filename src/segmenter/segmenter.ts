@@ -103,7 +103,7 @@ export class Segmenter {
       this.tsChunks.push(kind === 'video' ? this.ts.writeVideo(s) : this.ts.writeAudio([s]));
     } else {
       this.pending[kind].push(s);
-      if (this.o.dash) this.segSamples[kind].push(s);
+      if (this.o.dash && !this.o.partTarget) this.segSamples[kind].push(s);
     }
   }
 
@@ -148,6 +148,10 @@ export class Segmenter {
     const first = this.pending.video[0];
     const independent = this.tracks.video ? first?.keyframe === true : true;
     const bytes = fragment(this.fragmentSeq++, runs);
+    if (this.o.dash && this.o.partTarget) {
+      // CMAF chunks per track: a DASH segment is its chunks, and the one being written can be sent as they come
+      for (const run of runs) this.store.addDashChunk(run.track.kind, fragment(this.fragmentSeq++, [run]));
+    }
     this.pending = { video: [], audio: [] };
     this.store.addPart({ bytes, duration: (endDts - this.partStart) / 1000, independent });
     this.partStart = endDts;
@@ -156,6 +160,12 @@ export class Segmenter {
   /** One CMAF fragment per track for the whole segment (DASH representations are one track each). */
   private dashSegment(endDts: number): DashSegment {
     const out: DashSegment = { startMs: this.segStart, durationMs: endDts - this.segStart };
+    const chunks = this.store.current?.dash;
+    if (this.o.partTarget && chunks) {
+      if (chunks.video.length) out.video = Buffer.concat(chunks.video);
+      if (chunks.audio.length) out.audio = Buffer.concat(chunks.audio);
+      return out;
+    }
     for (const track of this.activeTracks()) {
       const samples = this.segSamples[track.kind];
       const last = samples.at(-1);

@@ -35,6 +35,8 @@ export interface StoredSegment {
 export interface OpenSegment {
   msn: number;
   parts: StoredPart[];
+  /** DASH CMAF chunks per track so far (with LL-HLS parts): the segment being written, for chunked delivery */
+  dash?: { video: Buffer[]; audio: Buffer[] };
   programDateTime: Date;
   discontinuity: boolean;
   initVersion: number;
@@ -77,11 +79,18 @@ export class SegmentStore {
     this.current = {
       msn: this.nextMsn++,
       parts: [],
+      dash: { video: [], audio: [] },
       programDateTime,
       discontinuity,
       initVersion: this.init?.version ?? 0,
     };
     return this.current;
+  }
+
+  addDashChunk(kind: 'video' | 'audio', chunk: Buffer): void {
+    if (!this.current?.dash) return;
+    this.current.dash[kind].push(chunk);
+    this.changed();
   }
 
   addPart(part: StoredPart): void {

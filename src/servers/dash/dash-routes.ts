@@ -67,6 +67,8 @@ export function serveDash(req: IncomingMessage, res: ServerResponse, url: URL, d
     const bytes = h.store.segment(n)?.dash?.[kind];
     if (bytes) {
       sendMedia(req, res, d.config, bytes, type);
+    } else if (h.store.current?.msn === n && !h.store.ended && d.config.hls.dashLowLatency && h.lowLatency) {
+      streamOpenSegment(req, res, h, n, kind, type, d.config);
     } else if (h.store.current?.msn === n && !h.store.ended) {
       // the segment being written: hold the request until it is complete (clients that compute the live edge
       // from the clock ask a little early) rather than answer 404 and have them retry in a loop
@@ -82,6 +84,51 @@ export function serveDash(req: IncomingMessage, res: ServerResponse, url: URL, d
     }
   }
   return true;
+}
+
+/**
+ * LL-DASH: the segment being written goes out with chunked transfer, one CMAF chunk (moof+mdat) as each is made,
+ * ending when the segment completes. Its bytes equal the complete segment's.
+ */
+function streamOpenSegment(
+  req: IncomingMessage,
+  res: ServerResponse,
+  h: HlsStream,
+  n: number,
+  kind: 'video' | 'audio',
+  type: string,
+  config: Config,
+): void {
+  const list = h.store.current?.dash?.[kind];
+  if (!list) return plain(res, config, 404, 'segment not found\n');
+  res.writeHead(200, {
+    'Access-Control-Allow-Origin': config.http.allowOrigin,
+    'Content-Type': type,
+    'Cache-Control': 'no-cache',
+  });
+  if (req.method === 'HEAD') return void res.end();
+  let written = 0;
+  const pump = () => {
+    while (written < list.length) res.write(list[written++]);
+    if (h.store.segment(n) || h.store.ended) {
+      off();
+      clearTimeout(timer);
+      res.end();
+    }
+  };
+  const off = h.store.onChange(pump);
+  const timer = setTimeout(
+    () => {
+      off();
+      res.end();
+    },
+    3 * config.hls.targetDuration * 1000,
+  );
+  res.on('close', () => {
+    off();
+    clearTimeout(timer);
+  });
+  pump();
 }
 
 /** Dynamic MPD with a SegmentTimeline (ms) over the segments in the window; $Number$ is the HLS MSN. */
@@ -133,6 +180,10 @@ function renderStreamMpd(h: HlsStream, config: Config, timeUrl: string): string 
     media: 'dash/$RepresentationID$/$Number$.m4s',
     representations: reps,
     utcTimingUrl: timeUrl,
+    lowLatency:
+      config.hls.dashLowLatency && h.lowLatency
+        ? { availabilityTimeOffset: Math.max(0, target - config.hls.partTarget), targetLatency: 1.5 * target }
+        : undefined,
     timeline: listed.map((s) => ({
       t: Math.round(s.dash?.startMs ?? 0),
       d: Math.round(s.dash?.durationMs ?? 0),
