@@ -7,9 +7,14 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { hasTool, media, run } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
+/** The body of a GET, or '' on any failure (it is polled fire-and-forget). */
 async function text(t: TestServer, path: string): Promise<string> {
-  const r = await fetch(t.httpUrl(path));
-  return r.ok ? r.text() : '';
+  try {
+    const r = await fetch(t.httpUrl(path));
+    return r.ok ? await r.text() : '';
+  } catch {
+    return '';
+  }
 }
 
 const msns = (playlist: string) => [...playlist.matchAll(/^seg(\d+)\.m4s$/gm)].map((m) => Number(m[1]));

@@ -39,7 +39,8 @@ describe.skipIf(!hasTool('ffmpeg'))('low-latency DASH (hls.dashLowLatency)', () 
           .then((r) => (r.ok ? r.text() : ''))
           .then((x) => {
             mpd = x;
-          });
+          })
+          .catch(() => {});
         return mpd.includes('<S ');
       },
       20_000,

@@ -25,9 +25,14 @@ async function rtmpPlayer(url: string, connectExtra: Record<string, string[]>): 
   return { client, media };
 }
 
+/** The body of a GET, or '' on any failure (polled fire-and-forget). */
 async function fetchText(url: string): Promise<string> {
-  const r = await fetch(url);
-  return r.ok ? r.text() : '';
+  try {
+    const r = await fetch(url);
+    return r.ok ? await r.text() : '';
+  } catch {
+    return '';
+  }
 }
 
 type ProbeStream = Record<string, unknown>;
