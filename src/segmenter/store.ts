@@ -131,6 +131,7 @@ export class SegmentStore {
   /** The stream is live again (a returning publisher): the playlist goes on, without EXT-X-ENDLIST. */
   reopen(): void {
     this.ended = false;
+    this.version++;
   }
 
   /** Segments listed in the playlist (the newest `windowSegments`). */
@@ -169,7 +170,11 @@ export class SegmentStore {
     return () => this.listeners.delete(cb);
   }
 
+  /** bumped on every change: rendered playlists are cached per version */
+  version = 0;
+
   private changed(): void {
+    this.version++;
     for (const cb of [...this.listeners]) cb();
   }
 }

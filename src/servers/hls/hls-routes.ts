@@ -26,6 +26,18 @@ function notFound(res: ServerResponse, config: Config, what: string): void {
     .end(`${what} not found\n`);
 }
 
+const etags = new WeakMap<Buffer, string>();
+
+/** A strong ETag from the content, computed once per stored buffer (not once per request). */
+function etagOf(bytes: Buffer): string {
+  let e = etags.get(bytes);
+  if (!e) {
+    e = `"${createHash('sha1').update(bytes).digest('base64url').slice(0, 22)}"`;
+    etags.set(bytes, e);
+  }
+  return e;
+}
+
 /** Immutable media bytes: cacheable forever by a CDN, with an ETag. */
 export function sendMedia(
   req: IncomingMessage,
@@ -34,7 +46,7 @@ export function sendMedia(
   bytes: Buffer,
   type: string,
 ): void {
-  const etag = `"${createHash('sha1').update(bytes).digest('base64url').slice(0, 22)}"`;
+  const etag = etagOf(bytes);
   const h = headers(config, {
     'Content-Type': type,
     'Cache-Control': 'public, max-age=31536000, immutable',
@@ -131,9 +143,8 @@ function servePlaylist(
   }
   const send = () => {
     if (h.store.segments.length === 0 && !h.store.current?.parts.length) return notReady(res, config);
-    const text = renderStreamPlaylist(h, config, q.skip !== undefined);
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    const body = gzip ? gzipSync(text) : Buffer.from(text);
+    const body = cachedPlaylist(h, config, q.skip !== undefined, gzip);
     res.writeHead(
       200,
       headers(config, {
@@ -173,6 +184,28 @@ function servePlaylist(
     if (ok || h.store.ended) send();
     else res.writeHead(503, headers(config, { 'Retry-After': '1' })).end();
   });
+}
+
+const playlistCache = new WeakMap<HlsStream, { version: number; bodies: Map<string, Buffer> }>();
+
+/**
+ * Render (and gzip) a playlist once per store change and variant: a thousand LL-HLS clients released by the same
+ * new part share one rendering instead of making a thousand.
+ */
+function cachedPlaylist(h: HlsStream, config: Config, skip: boolean, gzip: boolean): Buffer {
+  let c = playlistCache.get(h);
+  if (!c || c.version !== h.store.version) {
+    c = { version: h.store.version, bodies: new Map() };
+    playlistCache.set(h, c);
+  }
+  const key = `${skip ? 's' : ''}${gzip ? 'z' : ''}`;
+  let body = c.bodies.get(key);
+  if (!body) {
+    const text = renderStreamPlaylist(h, config, skip);
+    body = gzip ? gzipSync(text) : Buffer.from(text);
+    c.bodies.set(key, body);
+  }
+  return body;
 }
 
 /** Parts are served when they exist; a request for the next part (the preload hint) blocks until it does. */
