@@ -68,6 +68,7 @@ export class SegmentStore {
   setInit(bytes: Buffer): void {
     this.init = { bytes, version: (this.init?.version ?? 0) + 1 };
     this.inits.set(this.init.version, bytes);
+    this.version++;
     for (const v of this.inits.keys()) if (v < this.init.version - 3) this.inits.delete(v);
   }
 
@@ -84,6 +85,7 @@ export class SegmentStore {
       discontinuity,
       initVersion: this.init?.version ?? 0,
     };
+    this.version++;
     return this.current;
   }
 

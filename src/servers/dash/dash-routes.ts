@@ -3,6 +3,7 @@ import type { Config } from '../../config/schema.js';
 import { type DashRepresentation, renderMpd } from '../../formats/dash/mpd.js';
 import type { HlsService, HlsStream } from '../../segmenter/hls-service.js';
 import { sendMedia, waitFor } from '../hls/hls-routes.js';
+import type { RequestTarget } from '../http/request-target.js';
 import { isValidStreamName } from '../names.js';
 
 /** `/app/name/index.mpd`, `/app/name/dash/<v|a>/init.mp4`, `/app/name/dash/<v|a>/<n>.m4s` */
@@ -35,7 +36,12 @@ export function serveTime(res: ServerResponse, config: Config): void {
   plain(res, config, 200, new Date().toISOString());
 }
 
-export function serveDash(req: IncomingMessage, res: ServerResponse, url: URL, d: DashRouteDeps): boolean {
+export function serveDash(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: RequestTarget,
+  d: DashRouteDeps,
+): boolean {
   const m = DASH_PATH.exec(url.pathname);
   if (!m) return false;
   const [, app, name, file, rep, which] = m;

@@ -5,6 +5,7 @@ import type { Config } from '../../config/schema.js';
 import { decideBlocking, parseBlockingQuery } from '../../formats/hls/blocking.js';
 import type { HlsService, HlsStream } from '../../segmenter/hls-service.js';
 import { renderStreamPlaylist } from '../../segmenter/playlist-view.js';
+import type { RequestTarget } from '../http/request-target.js';
 import { isValidStreamName } from '../names.js';
 
 /** `/app/name/<file>` for the HLS files we serve. */
@@ -26,16 +27,38 @@ function notFound(res: ServerResponse, config: Config, what: string): void {
     .end(`${what} not found\n`);
 }
 
-const etags = new WeakMap<Buffer, string>();
+const mediaHeaders = new WeakMap<Buffer, { etag: string; headers: string[] }>();
 
-/** A strong ETag from the content, computed once per stored buffer (not once per request). */
-function etagOf(bytes: Buffer): string {
-  let e = etags.get(bytes);
-  if (!e) {
-    e = `"${createHash('sha1').update(bytes).digest('base64url').slice(0, 22)}"`;
-    etags.set(bytes, e);
+/**
+ * A strong ETag from the content and the response headers as a flat array, made once per stored buffer (not
+ * once per request).
+ */
+function mediaHeadersOf(
+  bytes: Buffer,
+  type: string,
+  allowOrigin: string,
+): { etag: string; headers: string[] } {
+  let m = mediaHeaders.get(bytes);
+  if (!m) {
+    const etag = `"${createHash('sha1').update(bytes).digest('base64url').slice(0, 22)}"`;
+    m = {
+      etag,
+      headers: [
+        'Access-Control-Allow-Origin',
+        allowOrigin,
+        'Content-Type',
+        type,
+        'Cache-Control',
+        'public, max-age=31536000, immutable',
+        'ETag',
+        etag,
+        'Content-Length',
+        String(bytes.length),
+      ],
+    };
+    mediaHeaders.set(bytes, m);
   }
-  return e;
+  return m;
 }
 
 /** Immutable media bytes: cacheable forever by a CDN, with an ETag. */
@@ -46,23 +69,22 @@ export function sendMedia(
   bytes: Buffer,
   type: string,
 ): void {
-  const etag = etagOf(bytes);
-  const h = headers(config, {
-    'Content-Type': type,
-    'Cache-Control': 'public, max-age=31536000, immutable',
-    ETag: etag,
-    'Content-Length': String(bytes.length),
-  });
-  if (req.headers['if-none-match'] === etag) {
-    res.writeHead(304, h).end();
+  const m = mediaHeadersOf(bytes, type, config.http.allowOrigin);
+  if (req.headers['if-none-match'] === m.etag) {
+    res.writeHead(304, m.headers).end();
     return;
   }
-  res.writeHead(200, h);
+  res.writeHead(200, m.headers);
   res.end(req.method === 'HEAD' ? undefined : bytes);
 }
 
 /** Returns true when the request was an HLS path (handled, possibly asynchronously). */
-export function serveHls(req: IncomingMessage, res: ServerResponse, url: URL, d: HlsRouteDeps): boolean {
+export function serveHls(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: RequestTarget,
+  d: HlsRouteDeps,
+): boolean {
   const m = HLS_PATH.exec(url.pathname);
   if (!m) return false;
   const [, app, name, file, segMsn, segExt, partMsn, partIdx] = m;
@@ -132,7 +154,7 @@ export function waitFor(
 function servePlaylist(
   req: IncomingMessage,
   res: ServerResponse,
-  url: URL,
+  url: RequestTarget,
   h: HlsStream,
   config: Config,
 ): void {
@@ -144,18 +166,8 @@ function servePlaylist(
   const send = () => {
     if (h.store.segments.length === 0 && !h.store.current?.parts.length) return notReady(res, config);
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    const body = cachedPlaylist(h, config, q.skip !== undefined, gzip);
-    res.writeHead(
-      200,
-      headers(config, {
-        'Content-Type': 'application/vnd.apple.mpegurl',
-        // short-lived: a CDN may hold it for less than half a part / segment
-        'Cache-Control': h.lowLatency ? 'max-age=0, no-cache' : 'max-age=1',
-        ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
-        Vary: 'Accept-Encoding',
-        'Content-Length': String(body.length),
-      }),
-    );
+    const { body, headers: h200 } = cachedPlaylist(h, config, q.skip !== undefined, gzip);
+    res.writeHead(200, h200);
     res.end(req.method === 'HEAD' ? undefined : body);
   };
   if (!h.lowLatency || (q.msn === undefined && q.part === undefined)) return send();
@@ -186,26 +198,47 @@ function servePlaylist(
   });
 }
 
-const playlistCache = new WeakMap<HlsStream, { version: number; bodies: Map<string, Buffer> }>();
+interface RenderedPlaylist {
+  body: Buffer;
+  /** flat [name, value, ...] response headers */
+  headers: string[];
+}
+
+const playlistCache = new WeakMap<HlsStream, { version: number; bodies: Map<string, RenderedPlaylist> }>();
 
 /**
- * Render (and gzip) a playlist once per store change and variant: a thousand LL-HLS clients released by the same
- * new part share one rendering instead of making a thousand.
+ * Render (and gzip) a playlist, with its response headers, once per store change and variant: a thousand LL-HLS
+ * clients released by the same new part share one rendering instead of making a thousand.
  */
-function cachedPlaylist(h: HlsStream, config: Config, skip: boolean, gzip: boolean): Buffer {
+function cachedPlaylist(h: HlsStream, config: Config, skip: boolean, gzip: boolean): RenderedPlaylist {
   let c = playlistCache.get(h);
   if (!c || c.version !== h.store.version) {
     c = { version: h.store.version, bodies: new Map() };
     playlistCache.set(h, c);
   }
   const key = `${skip ? 's' : ''}${gzip ? 'z' : ''}`;
-  let body = c.bodies.get(key);
-  if (!body) {
+  let r = c.bodies.get(key);
+  if (!r) {
     const text = renderStreamPlaylist(h, config, skip);
-    body = gzip ? gzipSync(text) : Buffer.from(text);
-    c.bodies.set(key, body);
+    const body = gzip ? gzipSync(text) : Buffer.from(text);
+    const headers = [
+      'Access-Control-Allow-Origin',
+      config.http.allowOrigin,
+      'Content-Type',
+      'application/vnd.apple.mpegurl',
+      // short-lived: a CDN may hold it for less than half a part / segment
+      'Cache-Control',
+      h.lowLatency ? 'max-age=0, no-cache' : 'max-age=1',
+      'Vary',
+      'Accept-Encoding',
+      'Content-Length',
+      String(body.length),
+    ];
+    if (gzip) headers.push('Content-Encoding', 'gzip');
+    r = { body, headers };
+    c.bodies.set(key, r);
   }
-  return body;
+  return r;
 }
 
 /** Parts are served when they exist; a request for the next part (the preload hint) blocks until it does. */

@@ -7,6 +7,7 @@ import type { HlsService } from '../../segmenter/hls-service.js';
 import { serveDash, serveTime } from '../dash/dash-routes.js';
 import { serveHls } from '../hls/hls-routes.js';
 import { type FlvRouteDeps, parseFlvPath, serveHttpFlv, serveWsFlv } from '../http-flv/flv-routes.js';
+import { parseRequestTarget } from './request-target.js';
 
 /** One HTTP listener mounting every HTTP-side protocol (HTTP-FLV and WebSocket-FLV now; HLS, DASH, API later). */
 export class HttpServer {
@@ -59,10 +60,8 @@ export class HttpServer {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const allow = this.deps.config.http.allowOrigin;
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
+    const url = parseRequestTarget(req.url);
+    if (!url) {
       res.writeHead(400).end();
       return;
     }
@@ -98,12 +97,7 @@ export class HttpServer {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    let pathname = '';
-    try {
-      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    } catch {
-      // falls through to 404
-    }
+    const pathname = parseRequestTarget(req.url)?.pathname ?? '';
     const flv = parseFlvPath(pathname, this.deps.config);
     if (!flv || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
