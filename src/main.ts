@@ -12,7 +12,9 @@ function portArg(v: string): number {
 
 const program = new Command()
   .name('tidecast')
-  .description('Live-streaming media server: RTMP in; RTMP, HTTP-FLV and WebSocket-FLV out.')
+  .description(
+    'Live-streaming media server: RTMP in; RTMP, HTTP-FLV, WebSocket-FLV, HLS/LL-HLS and DASH out.',
+  )
   .option('-c, --config <file>', 'YAML or JSON config file')
   .option('--host <address>', 'address to listen on')
   .option('--rtmp-port <port>', 'RTMP port', portArg)
@@ -58,6 +60,12 @@ try {
   if (ports.http !== undefined) {
     lines.push(`  Play HTTP-FLV:         http://${host}:${ports.http}/${app}/<stream-key>.flv`);
     lines.push(`  Play WebSocket-FLV:    ws://${host}:${ports.http}/${app}/<stream-key>.flv`);
+    if (config.hls.enabled) {
+      lines.push(`  Play HLS / LL-HLS:     http://${host}:${ports.http}/${app}/<stream-key>/index.m3u8`);
+      if (config.hls.dash && config.hls.segmentFormat === 'fmp4') {
+        lines.push(`  Play MPEG-DASH:        http://${host}:${ports.http}/${app}/<stream-key>/index.mpd`);
+      }
+    }
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   log.info({ ports, apps: Object.keys(config.apps) }, 'listening');
