@@ -2,12 +2,10 @@
  * Starting and stopping the servers under test, each as a child process on 127.0.0.1 with free ports,
  * and reading their CPU time and memory from /proc (the whole process tree: nginx has a master and a worker).
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { freePort, nginxVersion, ROOT, rtmpModule, spawnServer, stopper, tidecastEntry } from './process.js';
 
 export type ServerName = 'tidecast' | 'nginx' | 'nms';
 export const SERVER_LABEL: Record<ServerName, string> = {
@@ -16,8 +14,9 @@ export const SERVER_LABEL: Record<ServerName, string> = {
   nms: 'node-media-server',
 };
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLK_TCK = 100;
+
+export { freePort } from './process.js';
 
 export interface RunningServer {
   name: ServerName;
@@ -26,59 +25,6 @@ export interface RunningServer {
   dir: string;
   describe: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listening on ${port} after ${timeoutMs} ms`);
-}
-
-/** Servers still running: killed if the benchmark exits early (crash, Ctrl-C), so none is left behind. */
-const live = new Map<ChildProcess, string>();
-process.on('exit', () => {
-  for (const [c, dir] of live) {
-    c.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
-
-function stopper(child: ChildProcess, dir: string): () => Promise<void> {
-  return async () => {
-    live.delete(child);
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 4000);
-      await exited;
-      clearTimeout(t);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
 }
 
 async function launch(
@@ -90,32 +36,8 @@ async function launch(
   describe: string,
   cwd = ROOT,
 ): Promise<RunningServer> {
-  const log = openSync(join(dir, 'server.log'), 'a');
-  const child = spawn(cmd, args, { cwd, stdio: ['ignore', log, log] });
-  live.set(child, dir);
-  try {
-    await waitForPort(rtmpPort, child);
-  } catch (e) {
-    child.kill('SIGKILL');
-    live.delete(child);
-    const tail = existsSync(join(dir, 'server.log')) ? readFileSync(join(dir, 'server.log'), 'utf8') : '';
-    throw new Error(`${name} did not start: ${(e as Error).message}\n${tail.slice(-2000)}`);
-  }
+  const child = await spawnServer(cmd, args, { cwd, dir, ports: [rtmpPort] });
   return { name, rtmpPort, pid: child.pid!, dir, describe, stop: stopper(child, dir) };
-}
-
-/** Builds dist/ once with `npm run build`; falls back to tsx when the build fails (src mid-edit). */
-function tidecastEntry(mode: 'built' | 'tsx', cwd: string): { args: string[]; describe: string } {
-  if (mode === 'built') {
-    try {
-      execFileSync('npm', ['run', 'build', '--silent'], { cwd, stdio: 'pipe' });
-      return { args: ['dist/main.js'], describe: 'node dist/main.js (npm run build)' };
-    } catch (e) {
-      const out = (e as { stdout?: Buffer }).stdout?.toString() ?? '';
-      console.error(`npm run build failed, running from source with tsx instead:\n${out.slice(-1500)}`);
-    }
-  }
-  return { args: ['--import', 'tsx', 'src/main.ts'], describe: 'node --import tsx src/main.ts' };
 }
 
 export interface StartOptions {
@@ -138,10 +60,7 @@ export async function startServer(name: ServerName, o: StartOptions): Promise<Ru
     return launch(name, process.execPath, [...extra, ...args], rtmpPort, dir, describe, cwd);
   }
   if (name === 'nginx') {
-    const mod = ['/usr/lib/nginx/modules', '/usr/share/nginx/modules']
-      .map((d) => join(d, 'ngx_rtmp_module.so'))
-      .find((f) => existsSync(f));
-    if (!mod) throw new Error('ngx_rtmp_module.so not found: apt-get install nginx libnginx-mod-rtmp');
+    const mod = rtmpModule();
     const conf = [
       `load_module ${mod};`,
       'worker_processes 1;',
@@ -161,11 +80,6 @@ export async function startServer(name: ServerName, o: StartOptions): Promise<Ru
   ).version;
   const args = [join(ROOT, 'bench/nms-server.mjs'), String(rtmpPort), String(httpPort), dir];
   return launch(name, process.execPath, args, rtmpPort, dir, `node-media-server ${nmsVersion}`);
-}
-
-function nginxVersion(): string {
-  const r = spawnSync('nginx', ['-v'], { encoding: 'utf8' });
-  return `${r.stderr ?? ''}${r.stdout ?? ''}`.trim().replace('nginx version: nginx/', '') || '?';
 }
 
 // ---- /proc ---------------------------------------------------------------------------------------
