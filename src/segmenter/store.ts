@@ -106,11 +106,17 @@ export class SegmentStore {
     const c = this.current;
     if (!c) return undefined;
     this.current = undefined;
+    const parts = c.parts;
+    let whole = bytes;
     const seg: StoredSegment = {
       msn: c.msn,
       duration,
-      bytes: bytes ?? Buffer.concat(c.parts.map((p) => p.bytes)),
-      parts: c.parts,
+      // an fMP4 segment is its parts end to end: joined on first request only (LL-HLS clients fetch parts)
+      get bytes(): Buffer {
+        whole ??= Buffer.concat(parts.map((p) => p.bytes));
+        return whole;
+      },
+      parts,
       programDateTime: c.programDateTime,
       discontinuity: c.discontinuity,
       initVersion: c.initVersion,
