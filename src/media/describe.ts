@@ -1,9 +1,6 @@
 import type { StreamInfo } from '../core/stream.js';
-import { aacCodecString, parseAudioSpecificConfig } from './codecs/aac.js';
-import { parseAv1Config } from './codecs/av1.js';
 import { parseAvcDecoderConfig, parseH264Sps } from './codecs/h264.js';
-import { parseHevcDecoderConfig } from './codecs/hevc.js';
-import { parseOpusHead } from './codecs/opus.js';
+import { audioTrackFromConfig, videoTrackFromConfig } from './track-config.js';
 
 /** What a sequence header says about the stream (codec, profile, resolution, frame rate); never throws. */
 export function describeVideoConfig(codec: string, config: Buffer): StreamInfo {
@@ -16,16 +13,14 @@ export function describeVideoConfig(codec: string, config: Buffer): StreamInfo {
         Object.assign(info, { width: sps.width, height: sps.height, frameRate: sps.frameRate });
         info.profile = h264ProfileName(sps.profile);
       }
-    } else if (codec === 'hvc1') {
-      const cfg = parseHevcDecoderConfig(config);
-      Object.assign(info, {
-        width: cfg.width,
-        height: cfg.height,
-        profile: `Main${cfg.profile === 2 ? ' 10' : ''}`,
-      });
-    } else if (codec === 'av01') {
-      const cfg = parseAv1Config(config) as { profile: number; width?: number; height?: number };
-      Object.assign(info, { width: cfg.width, height: cfg.height, profile: String(cfg.profile) });
+    } else {
+      const t = videoTrackFromConfig(codec, config);
+      if (t)
+        Object.assign(info, {
+          width: t.width || undefined,
+          height: t.height || undefined,
+          profile: t.codecString,
+        });
     }
   } catch {
     // the codec is known even when its configuration is not understood
@@ -36,19 +31,11 @@ export function describeVideoConfig(codec: string, config: Buffer): StreamInfo {
 export function describeAudioConfig(codec: string, config: Buffer): StreamInfo {
   const info: StreamInfo = { audioCodec: codec };
   try {
-    if (codec === 'mp4a') {
-      const asc = parseAudioSpecificConfig(config);
-      Object.assign(info, {
-        sampleRate: asc.sampleRate,
-        channels: asc.channels,
-        audioProfile: aacCodecString(asc),
-      });
-    } else if (codec === 'Opus') {
-      const head = parseOpusHead(config);
-      Object.assign(info, { sampleRate: 48000, channels: head.channels });
-    }
+    const t = audioTrackFromConfig(codec, config);
+    if (t)
+      Object.assign(info, { sampleRate: t.sampleRate, channels: t.channels, audioProfile: t.codecString });
   } catch {
-    // as above
+    // the codec is known even when its configuration is not understood
   }
   return info;
 }

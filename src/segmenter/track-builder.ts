@@ -1,11 +1,7 @@
 import { parseAudioTagBody, parseVideoTagBody } from '../formats/flv/tag-body.js';
-import { aacCodecString, parseAudioSpecificConfig } from '../media/codecs/aac.js';
-import { av1CodecString, parseAv1Config } from '../media/codecs/av1.js';
-import { avcCodecString, parseAvcDecoderConfig, parseH264Sps } from '../media/codecs/h264.js';
-import { hevcCodecString, parseHevcDecoderConfig } from '../media/codecs/hevc.js';
-import { parseOpusHead } from '../media/codecs/opus.js';
 import type { Frame } from '../media/frame.js';
 import type { AudioTrack, Sample, VideoTrack } from '../media/sample.js';
+import { audioTrackFromConfig, videoTrackFromConfig } from '../media/track-config.js';
 
 export type BuiltSample = { kind: 'video' | 'audio'; sample: Sample };
 
@@ -38,7 +34,7 @@ export class TrackBuilder {
     const data = f.body.subarray(info.dataOffset, info.dataOffset + info.dataLength);
     if (info.isSequenceHeader) {
       if (data.length === 0) return undefined; // E-RTMP files open with an empty SequenceStart
-      const track = videoTrack(info.codec, data);
+      const track = videoTrackFromConfig(info.codec, data);
       if (track && !sameConfig(this.video?.config, track.config)) {
         this.video = track;
         this.configVersion++;
@@ -57,7 +53,7 @@ export class TrackBuilder {
     const data = f.body.subarray(info.dataOffset, info.dataOffset + info.dataLength);
     if (info.isSequenceHeader) {
       if (data.length === 0) return undefined;
-      const track = audioTrack(info.codec, data);
+      const track = audioTrackFromConfig(info.codec, data);
       if (track && !sameConfig(this.audio?.config, track.config)) {
         this.audio = track;
         this.configVersion++;
@@ -72,75 +68,4 @@ export class TrackBuilder {
 
 function sameConfig(a: Buffer | undefined, b: Buffer): boolean {
   return a?.equals(b) === true;
-}
-
-function videoTrack(codec: string, config: Buffer): VideoTrack | undefined {
-  const copy = Buffer.from(config);
-  if (codec === 'avc1') {
-    const cfg = parseAvcDecoderConfig(copy);
-    const sps = cfg.sps[0] ? parseH264Sps(cfg.sps[0]) : undefined;
-    return {
-      kind: 'video',
-      id: 1,
-      codec,
-      config: copy,
-      width: sps?.width ?? 0,
-      height: sps?.height ?? 0,
-      codecString: avcCodecString(cfg),
-    };
-  }
-  if (codec === 'hvc1') {
-    const cfg = parseHevcDecoderConfig(copy);
-    return {
-      kind: 'video',
-      id: 1,
-      codec,
-      config: copy,
-      width: cfg.width ?? 0,
-      height: cfg.height ?? 0,
-      codecString: hevcCodecString(cfg),
-    };
-  }
-  if (codec === 'av01') {
-    const cfg = parseAv1Config(copy);
-    return {
-      kind: 'video',
-      id: 1,
-      codec,
-      config: copy,
-      width: cfg.width ?? 0,
-      height: cfg.height ?? 0,
-      codecString: av1CodecString(cfg),
-    };
-  }
-  return undefined;
-}
-
-function audioTrack(codec: string, config: Buffer): AudioTrack | undefined {
-  const copy = Buffer.from(config);
-  if (codec === 'mp4a') {
-    const asc = parseAudioSpecificConfig(copy);
-    return {
-      kind: 'audio',
-      id: 2,
-      codec,
-      config: copy,
-      sampleRate: asc.sampleRate,
-      channels: asc.channels,
-      codecString: aacCodecString(asc),
-    };
-  }
-  if (codec === 'Opus') {
-    const head = parseOpusHead(copy);
-    return {
-      kind: 'audio',
-      id: 2,
-      codec,
-      config: copy,
-      sampleRate: 48000,
-      channels: head.channels,
-      codecString: 'opus',
-    };
-  }
-  return undefined;
 }
