@@ -70,8 +70,23 @@ export const configSchema = z.strictObject({
       port: port.default(8080).describe('HTTP listen port (0 = any free port).'),
       allowOrigin: z
         .string()
+        .regex(/^[^\r\n\0]*$/, 'no line breaks')
         .default('*')
         .describe('Value of Access-Control-Allow-Origin on media responses.'),
+      headersTimeoutMs: z
+        .number()
+        .int()
+        .min(100)
+        .default(10_000)
+        .describe('A request head must arrive complete within this (slow-loris protection); 408 after it.'),
+      keepAliveTimeoutMs: ms.default(5_000).describe('Idle keep-alive connections are closed after this.'),
+      maxHeaderBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024)
+        .default(16 * 1024)
+        .describe('Largest request head (request line and fields); 431 past it.'),
     })
     .prefault({})
     .describe('HTTP listener (HTTP-FLV, WebSocket-FLV).'),

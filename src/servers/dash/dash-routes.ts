@@ -3,6 +3,7 @@ import type { Config } from '../../config/schema.js';
 import { type DashRepresentation, renderMpd } from '../../formats/dash/mpd.js';
 import type { HlsService, HlsStream } from '../../segmenter/hls-service.js';
 import { sendMedia, waitFor } from '../hls/hls-routes.js';
+import { nodeExchange } from '../http/exchange.js';
 import type { RequestTarget } from '../http/request-target.js';
 import { isValidStreamName } from '../names.js';
 
@@ -45,6 +46,7 @@ export function serveDash(
   const m = DASH_PATH.exec(url.pathname);
   if (!m) return false;
   const [, app, name, file, rep, which] = m;
+  const ex = nodeExchange(req, res, url);
   const h = Object.hasOwn(d.config.apps, app) && isValidStreamName(name) ? d.hls.get(app, name) : undefined;
   if (h?.format !== 'fmp4' || !d.config.hls.dash) {
     plain(res, d.config, 404, `stream ${app}/${name} not found\n`);
@@ -65,24 +67,24 @@ export function serveDash(
     }
   } else if (which === 'init') {
     const bytes = h.store.dashInit?.[kind];
-    if (bytes) sendMedia(req, res, d.config, bytes, 'video/mp4');
+    if (bytes) sendMedia(ex, d.config, bytes, 'video/mp4');
     else plain(res, d.config, 404, 'init segment not found\n');
   } else {
     const n = Number(which);
     const type = kind === 'video' ? 'video/mp4' : 'audio/mp4';
     const bytes = h.store.segment(n)?.dash?.[kind];
     if (bytes) {
-      sendMedia(req, res, d.config, bytes, type);
+      sendMedia(ex, d.config, bytes, type);
     } else if (h.store.current?.msn === n && !h.store.ended && d.config.hls.dashLowLatency && h.lowLatency) {
       streamOpenSegment(req, res, h, n, kind, type, d.config);
     } else if (h.store.current?.msn === n && !h.store.ended) {
       // the segment being written: hold the request until it is complete (clients that compute the live edge
       // from the clock ask a little early) rather than answer 404 and have them retry in a loop
       const ready = () => h.store.segment(n) !== undefined;
-      void waitFor(h, res, ready, 2 * d.config.hls.targetDuration * 1000).then(() => {
-        if (res.destroyed) return;
+      void waitFor(h, ex, ready, 2 * d.config.hls.targetDuration * 1000).then(() => {
+        if (ex.finished) return;
         const done = h.store.segment(n)?.dash?.[kind];
-        if (done) sendMedia(req, res, d.config, done, type);
+        if (done) sendMedia(ex, d.config, done, type);
         else plain(res, d.config, 404, 'segment not found\n');
       });
     } else {

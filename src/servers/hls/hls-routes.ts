@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { Config } from '../../config/schema.js';
 import { decideBlocking, parseBlockingQuery } from '../../formats/hls/blocking.js';
 import type { HlsService, HlsStream } from '../../segmenter/hls-service.js';
 import { renderStreamPlaylist } from '../../segmenter/playlist-view.js';
-import type { RequestTarget } from '../http/request-target.js';
+import { type HttpExchange, ResponseHeaders } from '../http/exchange.js';
 import { isValidStreamName } from '../names.js';
 
 /** `/app/name/<file>` for the HLS files we serve. */
-const HLS_PATH =
+export const HLS_PATH =
   /^\/([^/]+)\/([^/]+)\/(index\.m3u8|init\.mp4|seg(\d{1,9})\.(ts|m4s)|part(\d{1,9})\.(\d{1,4})\.m4s)$/;
 
 export interface HlsRouteDeps {
@@ -17,17 +16,19 @@ export interface HlsRouteDeps {
   hls: HlsService;
 }
 
-function headers(config: Config, extra: Record<string, string>): Record<string, string> {
-  return { 'Access-Control-Allow-Origin': config.http.allowOrigin, ...extra };
+function headers(config: Config, ...extra: string[]): string[] {
+  return ['Access-Control-Allow-Origin', config.http.allowOrigin, ...extra];
 }
 
-function notFound(res: ServerResponse, config: Config, what: string): void {
-  res
-    .writeHead(404, headers(config, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache' }))
-    .end(`${what} not found\n`);
+function notFound(ex: HttpExchange, config: Config, what: string): void {
+  ex.respond(
+    404,
+    headers(config, 'Content-Type', 'text/plain', 'Cache-Control', 'no-cache'),
+    `${what} not found\n`,
+  );
 }
 
-const mediaHeaders = new WeakMap<Buffer, { etag: string; headers: string[] }>();
+const mediaHeaders = new WeakMap<Buffer, { etag: string; headers: ResponseHeaders }>();
 
 /**
  * A strong ETag from the content and the response headers as a flat array, made once per stored buffer (not
@@ -37,13 +38,13 @@ function mediaHeadersOf(
   bytes: Buffer,
   type: string,
   allowOrigin: string,
-): { etag: string; headers: string[] } {
+): { etag: string; headers: ResponseHeaders } {
   let m = mediaHeaders.get(bytes);
   if (!m) {
     const etag = `"${createHash('sha1').update(bytes).digest('base64url').slice(0, 22)}"`;
     m = {
       etag,
-      headers: [
+      headers: new ResponseHeaders([
         'Access-Control-Allow-Origin',
         allowOrigin,
         'Content-Type',
@@ -54,7 +55,7 @@ function mediaHeadersOf(
         etag,
         'Content-Length',
         String(bytes.length),
-      ],
+      ]),
     };
     mediaHeaders.set(bytes, m);
   }
@@ -62,74 +63,59 @@ function mediaHeadersOf(
 }
 
 /** Immutable media bytes: cacheable forever by a CDN, with an ETag. */
-export function sendMedia(
-  req: IncomingMessage,
-  res: ServerResponse,
-  config: Config,
-  bytes: Buffer,
-  type: string,
-): void {
+export function sendMedia(ex: HttpExchange, config: Config, bytes: Buffer, type: string): void {
   const m = mediaHeadersOf(bytes, type, config.http.allowOrigin);
-  if (req.headers['if-none-match'] === m.etag) {
-    res.writeHead(304, m.headers).end();
-    return;
-  }
-  res.writeHead(200, m.headers);
-  res.end(req.method === 'HEAD' ? undefined : bytes);
+  if (ex.header('if-none-match') === m.etag) ex.respond(304, m.headers);
+  else ex.respond(200, m.headers, bytes);
 }
 
 /** Returns true when the request was an HLS path (handled, possibly asynchronously). */
-export function serveHls(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: RequestTarget,
-  d: HlsRouteDeps,
-): boolean {
+export function serveHls(ex: HttpExchange, d: HlsRouteDeps): boolean {
+  const url = ex.target;
   const m = HLS_PATH.exec(url.pathname);
   if (!m) return false;
   const [, app, name, file, segMsn, segExt, partMsn, partIdx] = m;
   if (!Object.hasOwn(d.config.apps, app) || !isValidStreamName(name)) {
-    notFound(res, d.config, 'stream');
+    notFound(ex, d.config, 'stream');
     return true;
   }
   const h = d.hls.get(app, name);
   if (!h) {
-    notFound(res, d.config, `stream ${app}/${name}`);
+    notFound(ex, d.config, `stream ${app}/${name}`);
     return true;
   }
   if (file === 'index.m3u8') {
-    servePlaylist(req, res, url, h, d.config);
+    servePlaylist(ex, h, d.config);
   } else if (file === 'init.mp4') {
     const v = url.searchParams.get('v');
     const bytes = v ? h.store.initVersion(Number(v)) : h.store.init?.bytes;
-    if (bytes) sendMedia(req, res, d.config, bytes, 'video/mp4');
-    else if (!h.store.init) notReady(res, d.config);
-    else notFound(res, d.config, 'init segment');
+    if (bytes) sendMedia(ex, d.config, bytes, 'video/mp4');
+    else if (!h.store.init) notReady(ex, d.config);
+    else notFound(ex, d.config, 'init segment');
   } else if (segMsn !== undefined) {
     const seg = h.store.segment(Number(segMsn));
     const wantExt = h.format === 'mpegts' ? 'ts' : 'm4s';
     if (seg && segExt === wantExt)
-      sendMedia(req, res, d.config, seg.bytes, wantExt === 'ts' ? 'video/mp2t' : 'video/mp4');
-    else notFound(res, d.config, 'segment');
+      sendMedia(ex, d.config, seg.bytes, wantExt === 'ts' ? 'video/mp2t' : 'video/mp4');
+    else notFound(ex, d.config, 'segment');
   } else {
-    servePart(req, res, h, Number(partMsn), Number(partIdx), d.config);
+    servePart(ex, h, Number(partMsn), Number(partIdx), d.config);
   }
   return true;
 }
 
-function notReady(res: ServerResponse, config: Config): void {
-  res
-    .writeHead(
-      503,
-      headers(config, { 'Content-Type': 'text/plain', 'Retry-After': '1', 'Cache-Control': 'no-cache' }),
-    )
-    .end('the first segment is not ready yet\n');
+function notReady(ex: HttpExchange, config: Config): void {
+  ex.respond(
+    503,
+    headers(config, 'Content-Type', 'text/plain', 'Retry-After', '1', 'Cache-Control', 'no-cache'),
+    'the first segment is not ready yet\n',
+  );
 }
 
 /** Waits until `ready()` or the timeout; resolves false on timeout or client disconnect. */
 export function waitFor(
   h: HlsStream,
-  res: ServerResponse,
+  ex: HttpExchange,
   ready: () => boolean,
   timeoutMs: number,
 ): Promise<boolean> {
@@ -147,28 +133,21 @@ export function waitFor(
       if (ready() || h.store.ended) finish(ready());
     });
     const timer = setTimeout(() => finish(false), timeoutMs);
-    res.on('close', () => finish(false));
+    ex.onAbort(() => finish(false));
   });
 }
 
-function servePlaylist(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: RequestTarget,
-  h: HlsStream,
-  config: Config,
-): void {
-  const q = parseBlockingQuery(url.searchParams);
+function servePlaylist(ex: HttpExchange, h: HlsStream, config: Config): void {
+  const q = parseBlockingQuery(ex.target.searchParams);
   if ('error' in q) {
-    res.writeHead(400, headers(config, { 'Content-Type': 'text/plain' })).end(`${q.error}\n`);
+    ex.respond(400, headers(config, 'Content-Type', 'text/plain'), `${q.error}\n`);
     return;
   }
   const send = () => {
-    if (h.store.segments.length === 0 && !h.store.current?.parts.length) return notReady(res, config);
-    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    if (h.store.segments.length === 0 && !h.store.current?.parts.length) return notReady(ex, config);
+    const gzip = /\bgzip\b/.test(ex.header('accept-encoding') ?? '');
     const { body, headers: h200 } = cachedPlaylist(h, config, q.skip !== undefined, gzip);
-    res.writeHead(200, h200);
-    res.end(req.method === 'HEAD' ? undefined : body);
+    ex.respond(200, h200, body);
   };
   if (!h.lowLatency || (q.msn === undefined && q.part === undefined)) return send();
   const state = () => ({
@@ -182,26 +161,25 @@ function servePlaylist(
   });
   const first = decideBlocking(q, state());
   if (first.kind === 'bad-request') {
-    res.writeHead(400, headers(config, { 'Content-Type': 'text/plain' })).end(`${first.reason}\n`);
+    ex.respond(400, headers(config, 'Content-Type', 'text/plain'), `${first.reason}\n`);
     return;
   }
   // blocking reload: hold until the requested segment/part exists, at most 3 target durations (8216bis §6.2.5.2)
   void waitFor(
     h,
-    res,
+    ex,
     () => decideBlocking(q, state()).kind === 'ready',
     3 * config.hls.targetDuration * 1000,
   ).then((ok) => {
-    if (res.destroyed) return;
+    if (ex.finished) return;
     if (ok || h.store.ended) send();
-    else res.writeHead(503, headers(config, { 'Retry-After': '1' })).end();
+    else ex.respond(503, headers(config, 'Retry-After', '1'));
   });
 }
 
 interface RenderedPlaylist {
   body: Buffer;
-  /** flat [name, value, ...] response headers */
-  headers: string[];
+  headers: ResponseHeaders;
 }
 
 const playlistCache = new WeakMap<HlsStream, { version: number; bodies: Map<string, RenderedPlaylist> }>();
@@ -235,32 +213,25 @@ function cachedPlaylist(h: HlsStream, config: Config, skip: boolean, gzip: boole
       String(body.length),
     ];
     if (gzip) headers.push('Content-Encoding', 'gzip');
-    r = { body, headers };
+    r = { body, headers: new ResponseHeaders(headers) };
     c.bodies.set(key, r);
   }
   return r;
 }
 
 /** Parts are served when they exist; a request for the next part (the preload hint) blocks until it does. */
-function servePart(
-  req: IncomingMessage,
-  res: ServerResponse,
-  h: HlsStream,
-  msn: number,
-  idx: number,
-  config: Config,
-): void {
+function servePart(ex: HttpExchange, h: HlsStream, msn: number, idx: number, config: Config): void {
   const existing = h.store.part(msn, idx);
-  if (existing) return sendMedia(req, res, config, existing.bytes, 'video/mp4');
+  if (existing) return sendMedia(ex, config, existing.bytes, 'video/mp4');
   const cur = h.store.current;
   const soon = cur && ((msn === cur.msn && idx <= cur.parts.length + 1) || (msn === cur.msn + 1 && idx <= 1));
-  if (!soon) return notFound(res, config, 'part');
+  if (!soon) return notFound(ex, config, 'part');
   // done waiting once the part exists, or once its segment closed without it (the hint moved to the next segment)
   const settled = () => h.store.part(msn, idx) !== undefined || h.store.segment(msn) !== undefined;
-  void waitFor(h, res, settled, 3 * config.hls.targetDuration * 1000).then((ok) => {
-    if (res.destroyed) return;
+  void waitFor(h, ex, settled, 3 * config.hls.targetDuration * 1000).then((ok) => {
+    if (ex.finished) return;
     const p = h.store.part(msn, idx);
-    if (ok && p) sendMedia(req, res, config, p.bytes, 'video/mp4');
-    else notFound(res, config, 'part');
+    if (ok && p) sendMedia(ex, config, p.bytes, 'video/mp4');
+    else notFound(ex, config, 'part');
   });
 }

@@ -1,18 +1,38 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../../observability/logger.js';
 import type { HlsService } from '../../segmenter/hls-service.js';
 import { serveDash, serveTime } from '../dash/dash-routes.js';
-import { serveHls } from '../hls/hls-routes.js';
+import { HLS_PATH, serveHls } from '../hls/hls-routes.js';
 import { type FlvRouteDeps, parseFlvPath, serveHttpFlv, serveWsFlv } from '../http-flv/flv-routes.js';
+import { nodeExchange } from './exchange.js';
+import { attachFastPath, type FastPathConnection, type FastPathOptions } from './fast-path.js';
 import { parseRequestTarget } from './request-target.js';
 
-/** One HTTP listener mounting every HTTP-side protocol (HTTP-FLV and WebSocket-FLV now; HLS, DASH, API later). */
+/** node:http client-error codes that have their own status (RFC 9110 §15.5.9, RFC 6585 §5) */
+const CLIENT_ERROR_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+
+/**
+ * One HTTP listener mounting every HTTP-side protocol. The listening socket is a plain net.Server: each
+ * connection starts on the media fast path (HLS files, fast-path.ts) and moves to node:http (HTTP-FLV, WebSocket,
+ * DASH, everything else, and any request the fast path does not fully understand) at its first such request.
+ */
 export class HttpServer {
+  private listener: NetServer | undefined;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private readonly fastConnections = new Set<FastPathConnection>();
   private readonly wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -30,31 +50,59 @@ export class HttpServer {
   }
 
   async start(host: string, port: number): Promise<number> {
+    const { headersTimeoutMs, keepAliveTimeoutMs, maxHeaderBytes } = this.deps.config.http;
     const server = createServer(
-      { requestTimeout: 30_000, headersTimeout: 10_000, maxHeaderSize: 16 * 1024 },
+      {
+        requestTimeout: Math.max(30_000, headersTimeoutMs),
+        headersTimeout: headersTimeoutMs,
+        maxHeaderSize: maxHeaderBytes,
+        // how often node:http checks those two timeouts (its default, 30 s, would let a slow-loris head live
+        // three times longer than headersTimeout)
+        connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs),
+      },
       (req, res) => this.onRequest(req, res),
     );
     this.server = server;
-    server.keepAliveTimeout = 5_000;
-    server.on('connection', (s: Socket) => {
-      s.setNoDelay(true);
+    server.keepAliveTimeout = keepAliveTimeoutMs;
+    const hls = this.hls;
+    const fast: FastPathOptions | undefined = hls && {
+      maxHeadBytes: maxHeaderBytes,
+      headTimeoutMs: headersTimeoutMs,
+      keepAliveMs: keepAliveTimeoutMs,
+      accepts: (_method, pathname) => HLS_PATH.test(pathname),
+      serve: (ex) => serveHls(ex, { config: this.deps.config, hls }),
+      handOff: (socket) => server.emit('connection', socket),
+      onReject: (reason) => this.deps.counters.inc('http_rejected', reason),
+    };
+    // allowHalfOpen as node:http's own listener has it, so handed-off sockets behave the same
+    const listener = createNetServer({ allowHalfOpen: true, noDelay: true }, (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
+      if (!fast) return void server.emit('connection', s);
+      const c = attachFastPath(s, fast);
+      this.fastConnections.add(c);
+      s.on('close', () => this.fastConnections.delete(c));
     });
+    this.listener = listener;
     server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     server.on('clientError', (err, socket) => {
-      this.deps.counters.inc('http_rejected', (err as NodeJS.ErrnoException).code ?? 'bad-request');
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      const code = (err as NodeJS.ErrnoException).code ?? 'bad-request';
+      this.deps.counters.inc('http_rejected', code);
+      const status = CLIENT_ERROR_STATUS[code] ?? 400;
+      const line = `HTTP/1.1 ${status} ${STATUS_CODES[status]}`;
+      if (socket.writable) socket.end(`${line}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
+      listener.once('error', reject);
+      listener.listen(port, host, () => {
+        listener.off('error', reject);
         resolve();
       });
     });
-    const addr = server.address();
+    // node:http starts its header/request timeout checks on 'listening'; its sockets come from `listener`
+    server.emit('listening');
+    const addr = listener.address();
     return typeof addr === 'object' && addr ? addr.port : port;
   }
 
@@ -83,7 +131,8 @@ export class HttpServer {
     }
     const flv = parseFlvPath(url.pathname, this.deps.config);
     if (flv) return serveHttpFlv(req, res, flv.app, flv.name, this.flvDeps);
-    if (this.hls && serveHls(req, res, url, { config: this.deps.config, hls: this.hls })) return;
+    if (this.hls && serveHls(nodeExchange(req, res, url), { config: this.deps.config, hls: this.hls }))
+      return;
     if (this.hls && serveDash(req, res, url, { config: this.deps.config, hls: this.hls })) return;
     if (url.pathname === '/time') return serveTime(res, this.deps.config);
     if (url.pathname === '/healthz') {
@@ -108,11 +157,15 @@ export class HttpServer {
 
   async close(): Promise<void> {
     const server = this.server;
+    const listener = this.listener;
     this.server = undefined;
-    if (!server) return;
-    const closed = new Promise<void>((r) => server.close(() => r()));
+    this.listener = undefined;
+    if (!server || !listener) return;
+    const closed = new Promise<void>((r) => listener.close(() => r()));
+    // clears node:http's timeout checks and ends its idle keep-alive sockets (it never listened itself)
+    server.close(() => {});
     for (const c of this.wss.clients) c.terminate();
-    server.closeIdleConnections();
+    for (const c of this.fastConnections) c.closeIfIdle();
     setTimeout(() => {
       for (const s of this.sockets) s.destroy();
     }, 500).unref();
