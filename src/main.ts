@@ -3,6 +3,18 @@ import { loadConfig } from './config/load.js';
 import { TidecastError } from './errors.js';
 import { createLogger } from './observability/logger.js';
 import { TidecastServer } from './server.js';
+import { runSignCli } from './sign-cli.js';
+import { TlsConfigError } from './tls/tls-material.js';
+
+if (process.argv[2] === 'sign') {
+  try {
+    runSignCli(process.argv.slice(3));
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(2);
+  }
+  process.exit(0);
+}
 
 function portArg(v: string): number {
   const n = Number(v);
@@ -57,6 +69,12 @@ try {
     lines.push(`  Publish (OBS/ffmpeg):  rtmp://${host}:${ports.rtmp}/${app}/<stream-key>`);
     lines.push(`  Play RTMP:             rtmp://${host}:${ports.rtmp}/${app}/<stream-key>`);
   }
+  if (ports.rtmps !== undefined) {
+    lines.push(`  Publish/play RTMPS:    rtmps://${host}:${ports.rtmps}/${app}/<stream-key>`);
+  }
+  if (ports.https !== undefined) {
+    lines.push(`  HTTPS/WSS (all HTTP):  https://${host}:${ports.https}/${app}/<stream-key>/index.m3u8`);
+  }
   if (ports.http !== undefined) {
     lines.push(`  Play HTTP-FLV:         http://${host}:${ports.http}/${app}/<stream-key>.flv`);
     lines.push(`  Play WebSocket-FLV:    ws://${host}:${ports.http}/${app}/<stream-key>.flv`);
@@ -70,6 +88,10 @@ try {
   process.stdout.write(`${lines.join('\n')}\n`);
   log.info({ ports, apps: Object.keys(config.apps) }, 'listening');
 } catch (err) {
+  if (err instanceof TlsConfigError) {
+    console.error(`tidecast: cannot start: ${err.message}`);
+    process.exit(2);
+  }
   log.fatal({ err }, 'start-up failed');
   process.exit(1);
 }
@@ -89,5 +111,9 @@ async function shutdown(signal: string): Promise<void> {
   log.flush?.();
   process.exit(0);
 }
+process.on('SIGHUP', () => {
+  log.info('SIGHUP: reloading certificate and stream keys');
+  server.reload();
+});
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

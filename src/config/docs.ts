@@ -67,7 +67,17 @@ export function renderConfigDocs(): string {
     '',
     'Each key of `apps` is an application name (the first path segment of `rtmp://host/<app>/<stream>` and',
     '`http://host/<app>/<stream>.flv`). Only listed apps accept connections. Per app: `publish` and `play`, each',
-    '`open` or `deny`.',
+    'a mode, or an object `{ mode, ipAllow, ipDeny }` (IP rules, CIDR, IPv4 or IPv6; deny wins):',
+    '',
+    '| mode | who may |',
+    '|---|---|',
+    '| `open` | anyone (the default) |',
+    '| `deny` | no one |',
+    '| `key` | a client with a stream key from `access.keys` / `access.keysFile`, given as the stream name (OBS) or `?key=` |',
+    '| `signed` | a URL signed with `access.secrets`: `?expires=<unix s>&token=<HMAC>` (`tidecast sign`) |',
+    '| `webhook` | whoever the webhook (`webhooks.url` or `webhooks.events.publish` / `.play`) allows |',
+    '',
+    'See docs/security.md for a complete secure setup.',
     '',
   );
   return `${lines.join('\n')}\n`;

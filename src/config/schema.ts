@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { accessSectionSchema, appAccessShape } from '../access/schema.js';
+import { webhooksSchema } from '../webhooks/schema.js';
 
 /**
  * The one configuration schema: types, defaults, validation and the generated docs
@@ -7,16 +9,21 @@ import { z } from 'zod';
 const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().min(0);
 
-export const accessModeSchema = z
-  .enum(['open', 'deny'])
-  .describe('Who may do this: `open` (anyone) or `deny` (no one).');
-
 export const appSchema = z
-  .strictObject({
-    publish: accessModeSchema.default('open'),
-    play: accessModeSchema.default('open'),
-  })
+  .strictObject(appAccessShape)
   .describe('Per-application settings; the app is the first path segment (`rtmp://host/<app>/<stream>`).');
+
+const listener = (what: string, defaultPort: number) =>
+  z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe(`Accept ${what} (needs \`tls.certFile\` and \`tls.keyFile\`).`),
+      port: port.default(defaultPort).describe(`${what} listen port (0 = any free port).`),
+    })
+    .prefault({})
+    .describe(`${what} listener (TLS).`);
 
 export const configSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0').describe('Address every listener binds to.'),
@@ -220,6 +227,92 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Logging.'),
   shutdownTimeoutMs: ms.default(4_000).describe('Longest graceful shutdown before connections are cut.'),
+  access: accessSectionSchema,
+  webhooks: webhooksSchema,
+  tls: z
+    .strictObject({
+      certFile: z.string().min(1).optional().describe('PEM certificate (chain) for RTMPS and HTTPS/WSS.'),
+      keyFile: z.string().min(1).optional().describe('PEM private key matching `certFile`.'),
+      caFile: z.string().min(1).optional().describe('Optional PEM CA bundle sent with the certificate.'),
+      watch: z
+        .boolean()
+        .default(true)
+        .describe('Reload the certificate when the files change (SIGHUP always reloads); sessions stay up.'),
+    })
+    .prefault({})
+    .describe('TLS material for `rtmps` and `https`.'),
+  rtmps: listener('RTMPS', 1936),
+  https: listener('HTTPS and WSS (every HTTP route)', 8443),
+  limits: z
+    .strictObject({
+      maxConnectionsPerIp: z
+        .number()
+        .int()
+        .min(1)
+        .default(100)
+        .describe('Most simultaneous connections from one IP address, over all listeners.'),
+      connectionRatePerIp: z
+        .number()
+        .int()
+        .min(1)
+        .default(50)
+        .describe('Most new connections per second from one IP address (token bucket, burst of the same).'),
+      maxPublishers: z.number().int().min(1).default(1000).describe('Most streams published at once.'),
+      maxPlayersPerStream: z
+        .number()
+        .int()
+        .min(1)
+        .default(10_000)
+        .describe('Most players (RTMP, HTTP-FLV, WS-FLV) on one stream.'),
+      maxIngestKbps: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe('Largest ingest bitrate per stream in kbit/s, averaged over 5 s (0 = no limit).'),
+      ingestOverLimit: z
+        .enum(['warn', 'disconnect'])
+        .default('disconnect')
+        .describe(
+          'Over `maxIngestKbps`: log a warning (and count it), or warn and then disconnect the publisher.',
+        ),
+    })
+    .prefault({})
+    .describe('Connection and stream limits; every rejection is counted by reason.'),
+  api: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Serve the REST API under `/api/v1` on the HTTP listeners.'),
+      token: z
+        .string()
+        .min(16)
+        .optional()
+        .describe(
+          'Bearer token for the API. When absent, one is generated at first start and kept in `tokenFile`.',
+        ),
+      tokenFile: z
+        .string()
+        .min(1)
+        .default('.tidecast/api-token')
+        .describe('Where a generated API token is kept (printed once, when it is made).'),
+    })
+    .prefault({})
+    .describe('REST API (`/api/v1`, bearer token) and server-sent events.'),
+  metrics: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Serve Prometheus metrics at `/metrics` on the HTTP listeners.'),
+      requireToken: z
+        .boolean()
+        .default(false)
+        .describe('`/metrics` needs the API bearer token too (for a public HTTP port).'),
+    })
+    .prefault({})
+    .describe('Prometheus metrics.'),
 });
 
 export type Config = z.output<typeof configSchema>;

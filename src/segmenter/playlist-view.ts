@@ -6,7 +6,14 @@ import type { HlsStream } from './hls-service.js';
 const SEGMENTS_WITH_PARTS = 4;
 
 /** The media playlist of one stream, from its segment store. */
-export function renderStreamPlaylist(h: HlsStream, config: Config, wantSkip: boolean): string {
+/** `query` (a media token) is added to every URI. */
+export function renderStreamPlaylist(
+  h: HlsStream,
+  config: Config,
+  wantSkip: boolean,
+  query?: string,
+): string {
+  const q = (uri: string) => (query ? `${uri}${uri.includes('?') ? '&' : '?'}${query}` : uri);
   const { store } = h;
   const target = config.hls.targetDuration;
   const partTarget = h.lowLatency ? config.hls.partTarget : undefined;
@@ -15,16 +22,17 @@ export function renderStreamPlaylist(h: HlsStream, config: Config, wantSkip: boo
   const segments: HlsSegment[] = listed.map((s, i) => ({
     msn: s.msn,
     duration: s.duration,
-    uri: `seg${s.msn}.${ext}`,
+    uri: q(`seg${s.msn}.${ext}`),
     programDateTime: s.programDateTime,
     discontinuity: s.discontinuity,
     // a new init segment (codec change) from this segment on
-    mapUri: i > 0 && listed[i - 1].initVersion !== s.initVersion ? `init.mp4?v=${s.initVersion}` : undefined,
+    mapUri:
+      i > 0 && listed[i - 1].initVersion !== s.initVersion ? q(`init.mp4?v=${s.initVersion}`) : undefined,
     parts:
       partTarget && i >= listed.length - SEGMENTS_WITH_PARTS
         ? s.parts.map((p, j) => ({
             duration: p.duration,
-            uri: `part${s.msn}.${j}.m4s`,
+            uri: q(`part${s.msn}.${j}.m4s`),
             independent: p.independent,
           }))
         : [],
@@ -38,7 +46,7 @@ export function renderStreamPlaylist(h: HlsStream, config: Config, wantSkip: boo
     segments,
     mapUri:
       h.format === 'fmp4' && store.init
-        ? `init.mp4?v=${listed[0]?.initVersion ?? store.init.version}`
+        ? q(`init.mp4?v=${listed[0]?.initVersion ?? store.init.version}`)
         : undefined,
     endList: store.ended,
     independentSegments: true,
@@ -51,14 +59,14 @@ export function renderStreamPlaylist(h: HlsStream, config: Config, wantSkip: boo
             programDateTime: cur.programDateTime,
             parts: cur.parts.map((p, j) => ({
               duration: p.duration,
-              uri: `part${cur.msn}.${j}.m4s`,
+              uri: q(`part${cur.msn}.${j}.m4s`),
               independent: p.independent,
             })),
           }
         : undefined,
     preloadHint:
       partTarget && !store.ended
-        ? { uri: cur ? `part${cur.msn}.${cur.parts.length}.m4s` : `part${store.lastMsn + 1}.0.m4s` }
+        ? { uri: q(cur ? `part${cur.msn}.${cur.parts.length}.m4s` : `part${store.lastMsn + 1}.0.m4s`) }
         : undefined,
     serverControl: partTarget
       ? { canBlockReload: true, partHoldBack: 3 * partTarget, holdBack: 3 * target, canSkipUntil }

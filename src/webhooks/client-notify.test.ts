@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { closedPort, HookServer, waitFor } from '../../test/helpers/webhook-receiver.js';
 import { WebhookClient, type WebhookClientOptions, type WebhookLogLevel } from './client.js';
 import { createWebhookEvent, type WebhookEvent } from './events.js';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, verifyBodySignature } from './signature.js';
-import { closedPort, HookServer, waitFor } from '../../test/helpers/webhook-receiver.js';
 
 const SECRET = 'a-long-enough-shared-secret';
 

@@ -15,11 +15,20 @@ export interface TestServer {
   close: () => Promise<void>;
 }
 
+/** The API bearer token every test server has (tests that check auth use others). */
+export const TEST_API_TOKEN = 'test-api-token-0123456789abcdef';
+
 /** A real server on 127.0.0.1 and free ports, logging JSON into memory. */
 export async function startTestServer(overrides: Record<string, unknown> = {}): Promise<TestServer> {
   const config = validateConfig(
     mergeConfig(
-      { host: '127.0.0.1', rtmp: { port: 0 }, http: { port: 0 }, log: { level: 'debug', format: 'json' } },
+      {
+        host: '127.0.0.1',
+        rtmp: { port: 0 },
+        http: { port: 0 },
+        log: { level: 'debug', format: 'json' },
+        api: { token: TEST_API_TOKEN },
+      },
       overrides,
     ),
   );

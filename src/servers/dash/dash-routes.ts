@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config/schema.js';
+import { MEDIA_TOKEN_PARAM, type MediaGate } from '../../control/media-gate.js';
 import { type DashRepresentation, renderMpd } from '../../formats/dash/mpd.js';
 import type { HlsService, HlsStream } from '../../segmenter/hls-service.js';
-import { sendMedia, waitFor } from '../hls/hls-routes.js';
-import { nodeExchange } from '../http/exchange.js';
+import { forbidden, sendMedia, waitFor } from '../hls/hls-routes.js';
+import { type HttpExchange, nodeExchange } from '../http/exchange.js';
 import type { RequestTarget } from '../http/request-target.js';
 import { isValidStreamName } from '../names.js';
 
@@ -13,6 +14,7 @@ const DASH_PATH = /^\/([^/]+)\/([^/]+)\/(index\.mpd|dash\/([va])\/(init|\d{1,9})
 export interface DashRouteDeps {
   config: Config;
   hls: HlsService;
+  gate?: MediaGate;
 }
 
 function plain(
@@ -47,15 +49,45 @@ export function serveDash(
   if (!m) return false;
   const [, app, name, file, rep, which] = m;
   const ex = nodeExchange(req, res, url);
-  const h = Object.hasOwn(d.config.apps, app) && isValidStreamName(name) ? d.hls.get(app, name) : undefined;
-  if (h?.format !== 'fmp4' || !d.config.hls.dash) {
+  if (!Object.hasOwn(d.config.apps, app) || !isValidStreamName(name)) {
     plain(res, d.config, 404, `stream ${app}/${name} not found\n`);
     return true;
+  }
+  const f = { app, name, file, rep, which };
+  const gate = d.gate;
+  if (!gate?.required(app)) serveDashFile(req, res, ex, d, f, undefined);
+  else if (file !== 'index.mpd') {
+    if (gate.verify(app, name, url.searchParams.get(MEDIA_TOKEN_PARAM)))
+      serveDashFile(req, res, ex, d, f, undefined);
+    else forbidden(ex, d.config, 'missing or expired media token');
+  } else {
+    void gate.playlist('dash', ex.ip, app, name, url.searchParams).then((a) => {
+      if (ex.finished) return;
+      if (a.ok) serveDashFile(req, res, ex, d, f, a.token);
+      else forbidden(ex, d.config, `play denied: ${a.reason}`);
+    });
+  }
+  return true;
+}
+
+function serveDashFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ex: HttpExchange,
+  d: DashRouteDeps,
+  { app, name, file, rep, which }: { app: string; name: string; file: string; rep?: string; which?: string },
+  token: string | undefined,
+): void {
+  const h = d.hls.get(app, name);
+  if (h?.format !== 'fmp4' || !d.config.hls.dash) {
+    plain(res, d.config, 404, `stream ${app}/${name} not found\n`);
+    return;
   }
   const kind = rep === 'v' ? 'video' : 'audio';
   if (file === 'index.mpd') {
     const host = req.headers.host ?? `127.0.0.1`;
-    const mpd = renderStreamMpd(h, d.config, `http://${host}/time`);
+    const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    const mpd = renderStreamMpd(h, d.config, `${scheme}://${host}/time`, token);
     if (!mpd) plain(res, d.config, 503, 'the first segment is not ready yet\n', { 'Retry-After': '1' });
     else {
       res.writeHead(200, {
@@ -91,7 +123,6 @@ export function serveDash(
       plain(res, d.config, 404, 'segment not found\n');
     }
   }
-  return true;
 }
 
 /**
@@ -140,7 +171,13 @@ function streamOpenSegment(
 }
 
 /** Dynamic MPD with a SegmentTimeline (ms) over the segments in the window; $Number$ is the HLS MSN. */
-function renderStreamMpd(h: HlsStream, config: Config, timeUrl: string): string | undefined {
+function renderStreamMpd(
+  h: HlsStream,
+  config: Config,
+  timeUrl: string,
+  token: string | undefined,
+): string | undefined {
+  const q = token ? `?${MEDIA_TOKEN_PARAM}=${token}` : '';
   const listed = h.store.listed.filter((s) => s.dash);
   const first = listed[0];
   if (!first?.dash) return undefined;
@@ -184,8 +221,8 @@ function renderStreamMpd(h: HlsStream, config: Config, timeUrl: string): string 
     minBufferTime: target,
     segmentDuration: target,
     startNumber: first.msn,
-    initialization: 'dash/$RepresentationID$/init.mp4',
-    media: 'dash/$RepresentationID$/$Number$.m4s',
+    initialization: `dash/$RepresentationID$/init.mp4${q}`,
+    media: `dash/$RepresentationID$/$Number$.m4s${q}`,
     representations: reps,
     utcTimingUrl: timeUrl,
     lowLatency:

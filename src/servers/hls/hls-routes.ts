@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Config } from '../../config/schema.js';
+import { MEDIA_TOKEN_PARAM, type MediaGate } from '../../control/media-gate.js';
 import { decideBlocking, parseBlockingQuery } from '../../formats/hls/blocking.js';
 import type { HlsService, HlsStream } from '../../segmenter/hls-service.js';
 import { renderStreamPlaylist } from '../../segmenter/playlist-view.js';
@@ -14,6 +15,8 @@ export const HLS_PATH =
 export interface HlsRouteDeps {
   config: Config;
   hls: HlsService;
+  /** access for apps whose play is not open (absent: everything open) */
+  gate?: MediaGate;
 }
 
 function headers(config: Config, ...extra: string[]): string[] {
@@ -79,29 +82,64 @@ export function serveHls(ex: HttpExchange, d: HlsRouteDeps): boolean {
     notFound(ex, d.config, 'stream');
     return true;
   }
-  const h = d.hls.get(app, name);
-  if (!h) {
-    notFound(ex, d.config, `stream ${app}/${name}`);
-    return true;
+  const file_ = { file, segMsn, segExt, partMsn, partIdx };
+  const gate = d.gate;
+  if (!gate?.required(app)) {
+    serveFile(ex, d, app, name, file_, undefined);
+  } else if (file !== 'index.m3u8') {
+    // segments, parts and init need the media token the playlist handed out
+    if (gate.verify(app, name, url.searchParams.get(MEDIA_TOKEN_PARAM)))
+      serveFile(ex, d, app, name, file_, undefined);
+    else forbidden(ex, d.config, 'missing or expired media token');
+  } else {
+    void gate.playlist('hls', ex.ip, app, name, url.searchParams).then((a) => {
+      if (ex.finished) return;
+      if (a.ok) serveFile(ex, d, app, name, file_, a.token);
+      else forbidden(ex, d.config, `play denied: ${a.reason}`);
+    });
   }
-  if (file === 'index.m3u8') {
-    servePlaylist(ex, h, d.config);
-  } else if (file === 'init.mp4') {
-    const v = url.searchParams.get('v');
+  return true;
+}
+
+interface HlsFile {
+  file: string;
+  segMsn?: string;
+  segExt?: string;
+  partMsn?: string;
+  partIdx?: string;
+}
+
+export function forbidden(ex: HttpExchange, config: Config, why: string): void {
+  ex.respond(403, headers(config, 'Content-Type', 'text/plain', 'Cache-Control', 'no-store'), `${why}\n`);
+}
+
+function serveFile(
+  ex: HttpExchange,
+  d: HlsRouteDeps,
+  app: string,
+  name: string,
+  f: HlsFile,
+  token: string | undefined,
+): void {
+  const h = d.hls.get(app, name);
+  if (!h) return notFound(ex, d.config, `stream ${app}/${name}`);
+  if (f.file === 'index.m3u8') {
+    servePlaylist(ex, h, d.config, token);
+  } else if (f.file === 'init.mp4') {
+    const v = ex.target.searchParams.get('v');
     const bytes = v ? h.store.initVersion(Number(v)) : h.store.init?.bytes;
     if (bytes) sendMedia(ex, d.config, bytes, 'video/mp4');
     else if (!h.store.init) notReady(ex, d.config);
     else notFound(ex, d.config, 'init segment');
-  } else if (segMsn !== undefined) {
-    const seg = h.store.segment(Number(segMsn));
+  } else if (f.segMsn !== undefined) {
+    const seg = h.store.segment(Number(f.segMsn));
     const wantExt = h.format === 'mpegts' ? 'ts' : 'm4s';
-    if (seg && segExt === wantExt)
+    if (seg && f.segExt === wantExt)
       sendMedia(ex, d.config, seg.bytes, wantExt === 'ts' ? 'video/mp2t' : 'video/mp4');
     else notFound(ex, d.config, 'segment');
   } else {
-    servePart(ex, h, Number(partMsn), Number(partIdx), d.config);
+    servePart(ex, h, Number(f.partMsn), Number(f.partIdx), d.config);
   }
-  return true;
 }
 
 function notReady(ex: HttpExchange, config: Config): void {
@@ -137,7 +175,7 @@ export function waitFor(
   });
 }
 
-function servePlaylist(ex: HttpExchange, h: HlsStream, config: Config): void {
+function servePlaylist(ex: HttpExchange, h: HlsStream, config: Config, token: string | undefined): void {
   const q = parseBlockingQuery(ex.target.searchParams);
   if ('error' in q) {
     ex.respond(400, headers(config, 'Content-Type', 'text/plain'), `${q.error}\n`);
@@ -146,7 +184,7 @@ function servePlaylist(ex: HttpExchange, h: HlsStream, config: Config): void {
   const send = () => {
     if (h.store.segments.length === 0 && !h.store.current?.parts.length) return notReady(ex, config);
     const gzip = /\bgzip\b/.test(ex.header('accept-encoding') ?? '');
-    const { body, headers: h200 } = cachedPlaylist(h, config, q.skip !== undefined, gzip);
+    const { body, headers: h200 } = cachedPlaylist(h, config, q.skip !== undefined, gzip, token);
     ex.respond(200, h200, body);
   };
   if (!h.lowLatency || (q.msn === undefined && q.part === undefined)) return send();
@@ -188,16 +226,22 @@ const playlistCache = new WeakMap<HlsStream, { version: number; bodies: Map<stri
  * Render (and gzip) a playlist, with its response headers, once per store change and variant: a thousand LL-HLS
  * clients released by the same new part share one rendering instead of making a thousand.
  */
-function cachedPlaylist(h: HlsStream, config: Config, skip: boolean, gzip: boolean): RenderedPlaylist {
+function cachedPlaylist(
+  h: HlsStream,
+  config: Config,
+  skip: boolean,
+  gzip: boolean,
+  token: string | undefined,
+): RenderedPlaylist {
   let c = playlistCache.get(h);
   if (!c || c.version !== h.store.version) {
     c = { version: h.store.version, bodies: new Map() };
     playlistCache.set(h, c);
   }
-  const key = `${skip ? 's' : ''}${gzip ? 'z' : ''}`;
+  const key = `${skip ? 's' : ''}${gzip ? 'z' : ''}${token ?? ''}`;
   let r = c.bodies.get(key);
   if (!r) {
-    const text = renderStreamPlaylist(h, config, skip);
+    const text = renderStreamPlaylist(h, config, skip, token && `${MEDIA_TOKEN_PARAM}=${token}`);
     const body = gzip ? gzipSync(text) : Buffer.from(text);
     const headers = [
       'Access-Control-Allow-Origin',

@@ -2,8 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Writable } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema.js';
+import type { AccessService } from '../../control/access-service.js';
 import type { EgressPolicy } from '../../core/egress.js';
+import type { ServerEvents } from '../../core/events.js';
 import type { StreamRegistry } from '../../core/registry.js';
+import type { SessionTable } from '../../core/sessions.js';
 import type { Stream } from '../../core/stream.js';
 import type { Frame } from '../../media/frame.js';
 import type { Counters } from '../../observability/counters.js';
@@ -19,7 +22,29 @@ export interface FlvRouteDeps {
   counters: Counters;
   log: Logger;
   policy: EgressPolicy;
+  sessions: SessionTable;
+  events: ServerEvents;
+  access: AccessService;
   wss: WebSocketServer;
+}
+
+let nextId = 1;
+
+/** Asks the access service for a play; `then` gets the name to play, `deny` the reason. */
+function checkPlay(
+  d: FlvRouteDeps,
+  protocol: 'http-flv' | 'ws-flv',
+  req: IncomingMessage,
+  app: string,
+  name: string,
+  query: string,
+  then: (id: string, name: string) => void,
+  deny: (reason: string) => void,
+): void {
+  const id = `${protocol}-${nextId++}`;
+  void d.access
+    .check({ action: 'play', protocol, sessionId: id, app, name, query, ip: req.socket.remoteAddress ?? '' })
+    .then((a) => (a.ok ? then(id, a.name) : deny(a.reason)));
 }
 
 /** `/app/name.flv` -> { app, name }, or undefined when it is not a valid FLV stream path. */
@@ -38,21 +63,42 @@ export function parseFlvPath(pathname: string, config: Config): { app: string; n
   return { app, name };
 }
 
-let nextId = 1;
-
 /** GET/HEAD /app/name.flv: chunked video/x-flv; held until the publisher is live, 404 after the wait. */
 export function serveHttpFlv(
   req: IncomingMessage,
   res: ServerResponse,
   app: string,
+  requested: string,
+  query: string,
+  d: FlvRouteDeps,
+): void {
+  const cors = { 'Access-Control-Allow-Origin': d.config.http.allowOrigin };
+  checkPlay(
+    d,
+    'http-flv',
+    req,
+    app,
+    requested,
+    query,
+    (id, name) => {
+      if (!res.destroyed) startHttpFlv(req, res, id, app, name, d);
+    },
+    (reason) => {
+      if (!res.destroyed)
+        res.writeHead(403, { ...cors, 'Content-Type': 'text/plain' }).end(`play denied: ${reason}\n`);
+    },
+  );
+}
+
+function startHttpFlv(
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  app: string,
   name: string,
   d: FlvRouteDeps,
 ): void {
   const cors = { 'Access-Control-Allow-Origin': d.config.http.allowOrigin };
-  if (d.config.apps[app].play !== 'open') {
-    res.writeHead(403, { ...cors, 'Content-Type': 'text/plain' }).end('playing is not allowed\n');
-    return;
-  }
   const headers = {
     ...cors,
     'Content-Type': 'video/x-flv',
@@ -64,7 +110,7 @@ export function serveHttpFlv(
     res.writeHead(live ? 200 : 404, live ? headers : { ...cors, 'Content-Type': 'text/plain' }).end();
     return;
   }
-  const finish = playFlv(d, req, app, name, {
+  const finish = playFlv(d, req, id, app, name, {
     protocol: 'http-flv',
     out: res,
     encodeFrame: (f) => f.flv(),
@@ -93,17 +139,37 @@ export function serveWsFlv(
   socket: Duplex,
   head: Buffer,
   app: string,
+  requested: string,
+  query: string,
+  d: FlvRouteDeps,
+): void {
+  checkPlay(
+    d,
+    'ws-flv',
+    req,
+    app,
+    requested,
+    query,
+    (id, name) => {
+      if (!socket.destroyed) startWsFlv(req, socket, head, id, app, name, d);
+    },
+    () => socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'),
+  );
+}
+
+function startWsFlv(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  id: string,
+  app: string,
   name: string,
   d: FlvRouteDeps,
 ): void {
-  if (d.config.apps[app].play !== 'open') {
-    socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
-    return;
-  }
   d.wss.handleUpgrade(req, socket, head, (ws) => {
     // frames are written straight to the socket (unmasked server frames are identical for every viewer);
     // ws keeps handling pings and the closing handshake
-    const finish = playFlv(d, req, app, name, {
+    const finish = playFlv(d, req, id, app, name, {
       protocol: 'ws-flv',
       out: socket as unknown as Writable,
       encodeFrame: (f) => f.cached('ws-flv', (fr) => wsBinaryFrame(fr.flv())),
@@ -133,25 +199,39 @@ interface FlvTransport {
 function playFlv(
   d: FlvRouteDeps,
   req: IncomingMessage,
+  id: string,
   app: string,
   name: string,
   t: FlvTransport,
 ): (reason: string) => void {
-  const id = `${t.protocol}-${nextId++}`;
   const startedAt = Date.now();
+  const ip = req.socket.remoteAddress ?? '';
   let stream: Stream | undefined;
   let endReason = '';
   const finish = (reason: string) => {
     if (endReason) return;
     endReason = reason;
     if (stream) d.registry.unsubscribe(stream, player);
+    d.sessions.remove(id);
     d.counters.inc(`${t.protocol.replace('-', '_')}_closed`, reason);
-    const ip = req.socket.remoteAddress;
     const durationMs = Date.now() - startedAt;
+    const bytesOut = player.egress.bytesOut;
     d.log.info(
-      { id, app, name, ip, bytesOut: player.egress.bytesOut, durationMs, reason },
+      {
+        id,
+        ip,
+        protocol: t.protocol,
+        role: 'player',
+        app,
+        stream: name,
+        bytesIn: 0,
+        bytesOut,
+        durationMs,
+        reason,
+      },
       `closed: ${reason}`,
     );
+    d.events.emit({ type: 'stop', sessionId: id, protocol: t.protocol, ip, app, name, reason });
   };
   const player: FlvPlayer = new FlvPlayer({
     id,
@@ -168,6 +248,22 @@ function playFlv(
       finish(reason);
     },
   });
+  d.sessions.add({
+    id,
+    protocol: t.protocol,
+    ip,
+    startedAt,
+    role: 'player',
+    app,
+    name,
+    bytesIn: () => 0,
+    bytesOut: () => player.egress.bytesOut,
+    kick: (reason) => {
+      t.onEnd(reason === 'slow-consumer' ? reason : 'kicked');
+      finish(reason);
+    },
+  });
   stream = d.registry.subscribe(app, name, player);
+  d.events.emit({ type: 'play', sessionId: id, protocol: t.protocol, ip, app, name });
   return finish;
 }

@@ -10,6 +10,8 @@ export interface HttpExchange {
   /** GET or HEAD (other methods never reach exchange-based routes) */
   readonly method: string;
   readonly target: RequestTarget;
+  /** the client's address */
+  readonly ip: string;
   /** a request field by lower-case name */
   header(name: string): string | undefined;
   /**
@@ -70,6 +72,7 @@ export function nodeExchange(req: IncomingMessage, res: ServerResponse, target: 
   return {
     method: req.method ?? 'GET',
     target,
+    ip: req.socket.remoteAddress ?? '',
     header(name) {
       const v = req.headers[name];
       return Array.isArray(v) ? v.join(', ') : v;

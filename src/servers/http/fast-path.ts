@@ -173,6 +173,7 @@ class FastConnection implements FastPathConnection {
 
 class FastExchange implements HttpExchange {
   readonly method: string;
+  readonly ip: string;
   private readonly aborters: (() => void)[] = [];
   private sent = false;
   private abortedFlag = false;
@@ -183,6 +184,7 @@ class FastExchange implements HttpExchange {
     readonly target: RequestTarget,
   ) {
     this.method = head.method;
+    this.ip = conn.socket.remoteAddress ?? '';
   }
 
   header(name: string): string | undefined {

@@ -7,9 +7,14 @@ import {
 } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer } from 'ws';
+import type { ApiService } from '../../api/api-service.js';
+import type { MediaGate } from '../../control/media-gate.js';
+import { errorCode } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { HlsService } from '../../segmenter/hls-service.js';
+import type { ReloadableTlsContext } from '../../tls/tls-context.js';
 import { serveDash, serveTime } from '../dash/dash-routes.js';
 import { HLS_PATH, serveHls } from '../hls/hls-routes.js';
 import { type FlvRouteDeps, parseFlvPath, serveHttpFlv, serveWsFlv } from '../http-flv/flv-routes.js';
@@ -33,6 +38,7 @@ export class HttpServer {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly fastConnections = new Set<FastPathConnection>();
+  private detachTls: (() => void) | undefined;
   private readonly wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -40,7 +46,7 @@ export class HttpServer {
   });
 
   constructor(
-    private readonly deps: Omit<FlvRouteDeps, 'wss'>,
+    private readonly deps: Omit<FlvRouteDeps, 'wss'> & { gate?: MediaGate; api?: ApiService },
     private readonly log: Logger,
     private readonly hls?: HlsService,
   ) {}
@@ -49,7 +55,8 @@ export class HttpServer {
     return { ...this.deps, wss: this.wss };
   }
 
-  async start(host: string, port: number): Promise<number> {
+  /** With `tls`: HTTPS and WSS on this listener (the certificate follows the context's reloads). */
+  async start(host: string, port: number, tls?: ReloadableTlsContext): Promise<number> {
     const { headersTimeoutMs, keepAliveTimeoutMs, maxHeaderBytes } = this.deps.config.http;
     const server = createServer(
       {
@@ -70,19 +77,29 @@ export class HttpServer {
       headTimeoutMs: headersTimeoutMs,
       keepAliveMs: keepAliveTimeoutMs,
       accepts: (_method, pathname) => HLS_PATH.test(pathname),
-      serve: (ex) => serveHls(ex, { config: this.deps.config, hls }),
+      serve: (ex) => serveHls(ex, { config: this.deps.config, hls, gate: this.deps.gate }),
       handOff: (socket) => server.emit('connection', socket),
       onReject: (reason) => this.deps.counters.inc('http_rejected', reason),
     };
     // allowHalfOpen as node:http's own listener has it, so handed-off sockets behave the same
-    const listener = createNetServer({ allowHalfOpen: true, noDelay: true }, (s: Socket) => {
+    const onSocket = (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
       if (!fast) return void server.emit('connection', s);
       const c = attachFastPath(s, fast);
       this.fastConnections.add(c);
       s.on('close', () => this.fastConnections.delete(c));
-    });
+    };
+    let listener: NetServer;
+    if (tls) {
+      const t = createTlsServer(
+        { ...tls.serverOptions(), allowHalfOpen: true, handshakeTimeout: headersTimeoutMs },
+        onSocket,
+      );
+      t.on('tlsClientError', (err) => this.deps.counters.inc('tls_rejected', errorCode(err)));
+      this.detachTls = tls.attach(t);
+      listener = t;
+    } else listener = createNetServer({ allowHalfOpen: true, noDelay: true }, onSocket);
     this.listener = listener;
     server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     server.on('clientError', (err, socket) => {
@@ -113,6 +130,7 @@ export class HttpServer {
       res.writeHead(400).end();
       return;
     }
+    if (this.deps.api?.handle(req, res, url)) return;
     if (req.method === 'OPTIONS') {
       // CORS preflight (mpegts.js sends Range, which needs one: protocol brief §3)
       res
@@ -130,10 +148,9 @@ export class HttpServer {
       return;
     }
     const flv = parseFlvPath(url.pathname, this.deps.config);
-    if (flv) return serveHttpFlv(req, res, flv.app, flv.name, this.flvDeps);
-    if (this.hls && serveHls(nodeExchange(req, res, url), { config: this.deps.config, hls: this.hls }))
-      return;
-    if (this.hls && serveDash(req, res, url, { config: this.deps.config, hls: this.hls })) return;
+    if (flv) return serveHttpFlv(req, res, flv.app, flv.name, url.searchParams.toString(), this.flvDeps);
+    if (this.hls && serveHls(nodeExchange(req, res, url), { ...this.deps, hls: this.hls })) return;
+    if (this.hls && serveDash(req, res, url, { ...this.deps, hls: this.hls })) return;
     if (url.pathname === '/time') return serveTime(res, this.deps.config);
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
@@ -146,13 +163,13 @@ export class HttpServer {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const pathname = parseRequestTarget(req.url)?.pathname ?? '';
-    const flv = parseFlvPath(pathname, this.deps.config);
+    const target = parseRequestTarget(req.url);
+    const flv = parseFlvPath(target?.pathname ?? '', this.deps.config);
     if (!flv || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    serveWsFlv(req, socket, head, flv.app, flv.name, this.flvDeps);
+    serveWsFlv(req, socket, head, flv.app, flv.name, target?.searchParams.toString() ?? '', this.flvDeps);
   }
 
   async close(): Promise<void> {
@@ -160,6 +177,7 @@ export class HttpServer {
     const listener = this.listener;
     this.server = undefined;
     this.listener = undefined;
+    this.detachTls?.();
     if (!server || !listener) return;
     const closed = new Promise<void>((r) => listener.close(() => r()));
     // clears node:http's timeout checks and ends its idle keep-alive sockets (it never listened itself)

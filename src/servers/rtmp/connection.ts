@@ -1,8 +1,11 @@
 import type { Socket } from 'node:net';
 import type { Config } from '../../config/schema.js';
+import type { AccessService } from '../../control/access-service.js';
 import type { EgressPolicy } from '../../core/egress.js';
+import type { ServerEvents } from '../../core/events.js';
 import { Ingest, type IngestResult } from '../../core/ingest.js';
 import type { StreamRegistry } from '../../core/registry.js';
+import type { Session, SessionTable } from '../../core/sessions.js';
 import type { Stream } from '../../core/stream.js';
 import type { Publisher } from '../../core/types.js';
 import { errorCode } from '../../errors.js';
@@ -27,6 +30,11 @@ export interface ConnectionDeps {
   counters: Counters;
   log: Logger;
   policy: EgressPolicy;
+  sessions: SessionTable;
+  events: ServerEvents;
+  access: AccessService;
+  /** 'rtmps' on the TLS listener */
+  protocol?: 'rtmp' | 'rtmps';
 }
 
 /** Like nginx-rtmp's max_streams: one connection cannot open an unbounded number of players. */
@@ -57,6 +65,11 @@ export class RtmpConnection {
   private pingTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
+  private readonly protocol: 'rtmp' | 'rtmps';
+  /** this connection in the session table (API, kicks, limits) */
+  readonly info: Session;
+  /** a publish or play waiting for its access decision (one at a time) */
+  private deciding = false;
   private pending: IngestResult = { frames: [] };
   private resolveDone!: (reason: string) => void;
   readonly done: Promise<string> = new Promise((r) => {
@@ -69,6 +82,18 @@ export class RtmpConnection {
     private readonly deps: ConnectionDeps,
   ) {
     const rtmp = deps.config.rtmp;
+    this.protocol = deps.protocol ?? 'rtmp';
+    this.info = {
+      id,
+      protocol: this.protocol,
+      ip: socket.remoteAddress ?? '',
+      startedAt: this.startedAt,
+      role: 'connected',
+      bytesIn: () => socket.bytesRead,
+      bytesOut: () => socket.bytesWritten,
+      kick: (reason) => this.close(reason),
+    };
+    deps.sessions.add(this.info);
     this.sink = new WritableSink(socket, () => this.onDrain());
     this.session = new RtmpServerSession({
       outChunkSize: rtmp.outChunkSize,
@@ -159,8 +184,56 @@ export class RtmpConnection {
     }
     clearTimeout(this.handshakeTimer);
     this.app = req.app;
+    this.info.app = req.app;
     this.connectReq = req;
+    this.emit('connect');
     return undefined;
+  }
+
+  private emit(
+    type: 'connect' | 'publish' | 'unpublish' | 'play' | 'stop',
+    name?: string,
+    reason?: string,
+  ): void {
+    this.deps.events.emit({
+      type,
+      sessionId: this.id,
+      protocol: this.protocol,
+      ip: this.info.ip,
+      app: this.app,
+      name,
+      reason,
+    });
+  }
+
+  /**
+   * Asks the access service, then continues with the name it allows, or answers `deniedCode` and closes. The
+   * client gets no answer until the decision (a webhook may take a while): Publish.Start only after a yes.
+   */
+  private withAccess(
+    action: 'publish' | 'play',
+    req: StreamRequest,
+    deniedCode: string,
+    then: (name: string) => void,
+  ): void {
+    this.deciding = true;
+    void this.deps.access
+      .check({
+        action,
+        protocol: this.protocol,
+        sessionId: this.id,
+        app: this.app,
+        name: req.name,
+        query: req.query,
+        ip: this.info.ip,
+      })
+      .then((answer) => {
+        this.deciding = false;
+        if (this.closed) return;
+        if (answer.ok) return then(answer.name);
+        this.publishStatus(req.streamId, 'error', deniedCode, `${action} denied: ${answer.reason}`);
+        setTimeout(() => this.close(`${action}-denied`), 100).unref();
+      });
   }
 
   private publishStatus(sid: number, level: 'status' | 'error', code: string, desc: string): void {
@@ -168,50 +241,47 @@ export class RtmpConnection {
   }
 
   private onPublish(req: StreamRequest & { type: string }): void {
-    const app = this.deps.config.apps[this.app];
-    if (this.publishing)
+    if (this.publishing || this.deciding)
       return this.publishStatus(req.streamId, 'error', 'NetStream.Publish.BadName', 'Already publishing');
     if (!isValidStreamName(req.name)) {
       this.deps.counters.inc('publish_rejected', 'bad-name');
       return this.publishStatus(req.streamId, 'error', 'NetStream.Publish.BadName', `Invalid stream name`);
     }
-    if (app.publish !== 'open') {
-      this.deps.counters.inc('publish_rejected', 'denied');
-      this.publishStatus(req.streamId, 'error', 'NetStream.Publish.Denied', 'Publishing is not allowed');
-      setImmediate(() => this.close('publish-denied'));
-      return;
-    }
+    this.withAccess('publish', req, 'NetStream.Publish.Denied', (name) =>
+      this.startPublishing(req.streamId, name),
+    );
+  }
+
+  private startPublishing(streamId: number, name: string): void {
     const publisher: Publisher = {
       id: this.id,
-      protocol: 'rtmp',
-      remoteAddress: this.socket.remoteAddress ?? '',
+      protocol: this.protocol,
+      remoteAddress: this.info.ip,
       kick: (reason) => this.close(reason),
     };
-    const claim = this.deps.registry.claim(this.app, req.name, publisher);
+    const claim = this.deps.registry.claim(this.app, name, publisher);
     if (!claim.ok) {
-      this.deps.log.info({ id: this.id, path: `${this.app}/${req.name}` }, 'publish rejected: name in use');
+      this.deps.log.info({ id: this.id, path: `${this.app}/${name}` }, 'publish rejected: name in use');
       this.publishStatus(
-        req.streamId,
+        streamId,
         'error',
         'NetStream.Publish.BadName',
-        `${req.name} is already being published`,
+        `${name} is already being published`,
       );
       setTimeout(() => this.close('publish-busy'), 100).unref();
       return;
     }
-    this.publishing = {
-      streamId: req.streamId,
-      stream: claim.stream,
-      ingest: new Ingest(claim.stream),
-      publisher,
-    };
-    this.session.sendMessages([ctl.userControl(ctl.UserControlEvent.StreamBegin, req.streamId)]);
-    this.publishStatus(req.streamId, 'status', 'NetStream.Publish.Start', `${req.name} is now published.`);
+    this.publishing = { streamId, stream: claim.stream, ingest: new Ingest(claim.stream), publisher };
+    this.info.role = 'publisher';
+    this.info.name = name;
+    this.session.sendMessages([ctl.userControl(ctl.UserControlEvent.StreamBegin, streamId)]);
+    this.publishStatus(streamId, 'status', 'NetStream.Publish.Start', `${name} is now published.`);
     this.deps.registry.announce(claim.stream);
     this.deps.log.info(
       { id: this.id, path: claim.stream.path, ip: publisher.remoteAddress },
       'publish start',
     );
+    this.emit('publish', name);
   }
 
   private onMedia(msg: RtmpMessage): void {
@@ -221,9 +291,8 @@ export class RtmpConnection {
   }
 
   private onPlay(req: PlayRequest): void {
-    const app = this.deps.config.apps[this.app];
     const sid = req.streamId;
-    if (this.playing.has(sid)) return;
+    if (this.playing.has(sid) || this.deciding) return;
     if (this.playing.size >= MAX_STREAMS_PER_CONNECTION) {
       this.deps.counters.inc('play_rejected', 'too-many-streams');
       this.publishStatus(sid, 'error', 'NetStream.Play.Failed', 'Too many streams on one connection');
@@ -234,17 +303,16 @@ export class RtmpConnection {
       this.deps.counters.inc('play_rejected', 'bad-name');
       return this.publishStatus(sid, 'error', 'NetStream.Play.StreamNotFound', 'Invalid stream name');
     }
-    if (app.play !== 'open') {
-      this.deps.counters.inc('play_rejected', 'denied');
-      this.publishStatus(sid, 'error', 'NetStream.Play.Failed', 'Playing is not allowed');
-      setImmediate(() => this.close('play-denied'));
-      return;
-    }
+    this.withAccess('play', req, 'NetStream.Play.Failed', (name) => this.startPlaying(req, name));
+  }
+
+  private startPlaying(req: PlayRequest, name: string): void {
+    const sid = req.streamId;
     let stream: Stream | undefined;
     const player = new RtmpPlayer({
       id: this.id,
       streamId: sid,
-      name: req.name,
+      name,
       chunkSize: this.session.chunkSize,
       fourCcList: this.connectReq?.fourCcList ?? [],
       reset: req.reset,
@@ -254,9 +322,12 @@ export class RtmpConnection {
       hasVideo: () => stream?.gop.hasVideo ?? true,
       onEnd: (reason) => this.onPlayerEnd(sid, reason),
     });
-    stream = this.deps.registry.subscribe(this.app, req.name, player);
+    stream = this.deps.registry.subscribe(this.app, name, player);
     this.playing.set(sid, { player, stream });
-    this.deps.log.info({ id: this.id, path: stream.path, ip: this.socket.remoteAddress }, 'play');
+    if (this.info.role !== 'publisher') this.info.role = 'player';
+    this.info.name ??= name;
+    this.deps.log.info({ id: this.id, path: stream.path, ip: this.info.ip }, 'play');
+    this.emit('play', name);
   }
 
   private onPlayerEnd(sid: number, reason: string): void {
@@ -269,6 +340,7 @@ export class RtmpConnection {
     }
     this.playing.delete(sid);
     this.deps.registry.unsubscribe(p.stream, p.player);
+    this.emit('stop', p.stream.name, reason);
     // a player whose stream is over is let go after its last bytes are out (ffmpeg exits on UnpublishNotify)
     p.player.egress.flush();
     setTimeout(() => this.close(reason === 'not-found' ? 'stream-not-found' : reason), 200).unref();
@@ -294,15 +366,17 @@ export class RtmpConnection {
     if (p) {
       this.playing.delete(sid);
       this.deps.registry.unsubscribe(p.stream, p.player);
+      this.emit('stop', p.stream.name, 'closed-stream');
     }
   }
 
-  private endPublishing(): void {
+  private endPublishing(reason = 'unpublished'): void {
     const p = this.publishing;
     if (!p) return;
     this.publishing = undefined;
     this.deps.registry.release(p.stream, p.publisher);
     this.deps.log.info({ id: this.id, path: p.stream.path, frames: p.stream.framesIn }, 'publish stop');
+    this.emit('unpublish', p.stream.name, reason);
   }
 
   /** Ends the connection once; logs one `closed` line with the reason. */
@@ -311,9 +385,13 @@ export class RtmpConnection {
     this.closed = true;
     clearTimeout(this.handshakeTimer);
     clearInterval(this.pingTimer);
-    this.endPublishing();
-    for (const p of this.playing.values()) this.deps.registry.unsubscribe(p.stream, p.player);
+    this.endPublishing(reason);
+    for (const p of this.playing.values()) {
+      this.deps.registry.unsubscribe(p.stream, p.player);
+      this.emit('stop', p.stream.name, reason);
+    }
     this.playing.clear();
+    this.deps.sessions.remove(this.id);
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
     const level = reason === 'peer-closed' ? 'info' : 'warn';
@@ -321,8 +399,11 @@ export class RtmpConnection {
     this.deps.log[level](
       {
         id: this.id,
-        ip: this.socket.remoteAddress,
+        ip: this.info.ip,
+        protocol: this.protocol,
+        role: this.info.role,
         app: this.app || undefined,
+        stream: this.info.name,
         bytesIn: this.socket.bytesRead,
         bytesOut: this.socket.bytesWritten,
         durationMs: Date.now() - this.startedAt,

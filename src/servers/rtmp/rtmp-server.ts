@@ -1,5 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { errorCode } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
+import type { ReloadableTlsContext } from '../../tls/tls-context.js';
 import { type ConnectionDeps, RtmpConnection } from './connection.js';
 
 /** The RTMP listener: accepts sockets, owns the connection set, closes them all on shutdown. */
@@ -7,6 +10,7 @@ export class RtmpServer {
   private server: Server | undefined;
   private readonly connections = new Set<RtmpConnection>();
   private nextId = 1;
+  private detachTls: (() => void) | undefined;
 
   constructor(
     private readonly deps: ConnectionDeps,
@@ -17,8 +21,19 @@ export class RtmpServer {
     return this.connections.size;
   }
 
-  async start(host: string, port: number): Promise<number> {
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+  /** With `tls`: RTMPS (RTMP inside TLS; the certificate follows the context's reloads). */
+  async start(host: string, port: number, tls?: ReloadableTlsContext): Promise<number> {
+    let server: Server;
+    if (tls) {
+      const t = createTlsServer(
+        { ...tls.serverOptions(), handshakeTimeout: this.deps.config.rtmp.handshakeTimeoutMs },
+        (s) => this.accept(s),
+      );
+      // a failed TLS handshake is that client's problem: count it, keep serving
+      t.on('tlsClientError', (err) => this.deps.counters.inc('tls_rejected', errorCode(err)));
+      this.detachTls = tls.attach(t);
+      server = t;
+    } else server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
     server.on('error', (err) => this.log.error({ err }, 'rtmp listener error'));
     await new Promise<void>((resolve, reject) => {
@@ -38,7 +53,7 @@ export class RtmpServer {
       socket.destroy();
       return;
     }
-    const conn = new RtmpConnection(`rtmp-${this.nextId++}`, socket, this.deps);
+    const conn = new RtmpConnection(`${this.deps.protocol ?? 'rtmp'}-${this.nextId++}`, socket, this.deps);
     this.connections.add(conn);
     void conn.done.then(() => this.connections.delete(conn));
   }
@@ -47,6 +62,7 @@ export class RtmpServer {
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.detachTls?.();
     for (const c of this.connections) c.close('server-shutdown');
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
