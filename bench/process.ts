@@ -60,12 +60,23 @@ export interface SpawnOptions {
   ports: number[];
 }
 
+/**
+ * Settings every benchmarked Tidecast gets: all load clients come from 127.0.0.1, so the per-IP connection
+ * limits (a production safeguard) are lifted, and a fixed API token keeps it from writing one into the checkout.
+ * Other servers ignore these variables.
+ */
+export const BENCH_TIDECAST_ENV: NodeJS.ProcessEnv = {
+  TIDECAST_LIMITS_MAX_CONNECTIONS_PER_IP: '1000000',
+  TIDECAST_LIMITS_CONNECTION_RATE_PER_IP: '1000000',
+  TIDECAST_API_TOKEN: 'bench-api-token-not-secret-0123456789',
+};
+
 /** Spawns a server (stdout/stderr to <dir>/server.log) and waits until its ports listen. */
 export async function spawnServer(cmd: string, args: string[], o: SpawnOptions): Promise<ChildProcess> {
   const log = openSync(join(o.dir, 'server.log'), 'a');
   const child = spawn(cmd, args, {
     cwd: o.cwd ?? ROOT,
-    env: o.env ?? process.env,
+    env: { ...BENCH_TIDECAST_ENV, ...(o.env ?? process.env) },
     stdio: ['ignore', log, log],
   });
   live.set(child, o.dir);

@@ -2,6 +2,7 @@ import { ApiService } from './api/api-service.js';
 import type { Config } from './config/schema.js';
 import { AccessService } from './control/access-service.js';
 import { MediaGate } from './control/media-gate.js';
+import { ConnectionLimiter } from './core/connection-limiter.js';
 import type { EgressPolicy } from './core/egress.js';
 import { ServerEvents } from './core/events.js';
 import { StreamRegistry } from './core/registry.js';
@@ -45,7 +46,11 @@ export class TidecastServer {
     readonly config: Config,
     readonly log: Logger,
   ) {
-    this.registry = new StreamRegistry(config.streams, log.child({ component: 'registry' }), this.counters);
+    this.registry = new StreamRegistry(
+      { ...config.streams, maxPublishers: config.limits.maxPublishers },
+      log.child({ component: 'registry' }),
+      this.counters,
+    );
     this.events = new ServerEvents((err) => log.error({ err }, 'event listener failed'));
     this.access = new AccessService(config, this.counters, log.child({ component: 'access' }));
     const policy: EgressPolicy = { ...config.egress, skipWindowMs: 60_000 };
@@ -58,6 +63,10 @@ export class TidecastServer {
       events: this.events,
       access: this.access,
       gate: new MediaGate(this.access),
+      limiter: new ConnectionLimiter({
+        maxPerIp: config.limits.maxConnectionsPerIp,
+        ratePerIp: config.limits.connectionRatePerIp,
+      }),
     };
     if (config.rtmp.enabled)
       this.rtmp = new RtmpServer({ ...deps, log: log.child({ component: 'rtmp' }) }, log);

@@ -249,13 +249,15 @@ export const configSchema = z.strictObject({
         .number()
         .int()
         .min(1)
-        .default(100)
-        .describe('Most simultaneous connections from one IP address, over all listeners.'),
+        .default(500)
+        .describe(
+          'Most simultaneous connections from one IP address, over all listeners (many viewers may share a NAT address).',
+        ),
       connectionRatePerIp: z
         .number()
         .int()
         .min(1)
-        .default(50)
+        .default(100)
         .describe('Most new connections per second from one IP address (token bucket, burst of the same).'),
       maxPublishers: z.number().int().min(1).default(1000).describe('Most streams published at once.'),
       maxPlayersPerStream: z
@@ -269,7 +271,15 @@ export const configSchema = z.strictObject({
         .int()
         .min(0)
         .default(0)
-        .describe('Largest ingest bitrate per stream in kbit/s, averaged over 5 s (0 = no limit).'),
+        .describe(
+          'Largest ingest bitrate per stream in kbit/s, averaged over `ingestWindowMs` (0 = no limit).',
+        ),
+      ingestWindowMs: z
+        .number()
+        .int()
+        .min(200)
+        .default(5_000)
+        .describe('Window the ingest bitrate is averaged over.'),
       ingestOverLimit: z
         .enum(['warn', 'disconnect'])
         .default('disconnect')

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { EXPIRES_PARAM } from '../access/signed-url.js';
 import type { AccessService } from './access-service.js';
 
 /** The query parameter carrying the media token on segment, part and init URIs. */
@@ -60,7 +61,10 @@ export class MediaGate {
         ? { ok: false, reason: 'rename-unsupported' } // a key/webhook rename is for RTMP and FLV players
         : { ok: true };
     if (this.decisions.size > 10_000) this.decisions.clear();
-    this.decisions.set(key, { answer, until: now + this.decisionTtlMs });
+    // a signed URL's answer must not outlive its signature: at expiry the next request is checked afresh
+    const expires = Number(creds.get(EXPIRES_PARAM) ?? Number.NaN) * 1000;
+    const until = Math.min(now + this.decisionTtlMs, Number.isSafeInteger(expires) ? expires : Infinity);
+    this.decisions.set(key, { answer, until });
     return this.withToken(answer, app, name);
   }
 

@@ -9,9 +9,14 @@ export interface RegistryOptions {
   reconnectWaitMs: number;
   gopCacheMaxBytes: number;
   audioHoldMs: number;
+  /** most streams live at once (limits.maxPublishers); absent = no limit */
+  maxPublishers?: number;
 }
 
-export type ClaimResult = { ok: true; stream: Stream } | { ok: false; reason: 'busy' };
+export type ClaimResult = { ok: true; stream: Stream } | { ok: false; reason: 'busy' | 'max-publishers' };
+
+/** Subscribers that are viewers (not segmenters, recorders or relays): what limits.maxPlayersPerStream counts. */
+const PLAYER_PROTOCOLS = new Set(['rtmp', 'rtmps', 'http-flv', 'ws-flv']);
 
 /**
  * The path registry: one publisher per path, subscribers that may arrive before it (and wait), and the
@@ -46,9 +51,29 @@ export class StreamRegistry {
     return s;
   }
 
+  liveCount(): number {
+    let n = 0;
+    for (const s of this.streams.values()) if (s.live) n++;
+    return n;
+  }
+
+  /** viewers of app/name (RTMP, HTTP-FLV, WS-FLV players, live or waiting) */
+  playerCount(app: string, name: string): number {
+    const s = this.streams.get(`${app}/${name}`);
+    let n = 0;
+    if (s) for (const sub of s.subscribers) if (PLAYER_PROTOCOLS.has(sub.protocol)) n++;
+    return n;
+  }
+
   /** Claim the path for a publisher; a live path is refused or taken over per policy. */
   claim(app: string, name: string, pub: Publisher): ClaimResult {
     if (this.closing) return { ok: false, reason: 'busy' };
+    const existing = this.streams.get(`${app}/${name}`);
+    const max = this.opts.maxPublishers;
+    if (max !== undefined && !existing?.live && this.liveCount() >= max) {
+      this.counters.inc('publish_rejected', 'max-publishers');
+      return { ok: false, reason: 'max-publishers' };
+    }
     const stream = this.getOrCreate(app, name);
     if (stream.publisher) {
       if (this.opts.duplicatePublisher === 'reject') {

@@ -28,6 +28,8 @@ export async function startTestServer(overrides: Record<string, unknown> = {}): 
         http: { port: 0 },
         log: { level: 'debug', format: 'json' },
         api: { token: TEST_API_TOKEN },
+        // every test client comes from 127.0.0.1; the limits have their own tests
+        limits: { maxConnectionsPerIp: 100_000, connectionRatePerIp: 100_000 },
       },
       overrides,
     ),

@@ -44,7 +44,14 @@ function checkPlay(
   const id = `${protocol}-${nextId++}`;
   void d.access
     .check({ action: 'play', protocol, sessionId: id, app, name, query, ip: req.socket.remoteAddress ?? '' })
-    .then((a) => (a.ok ? then(id, a.name) : deny(a.reason)));
+    .then((a) => {
+      if (!a.ok) return deny(a.reason);
+      if (d.registry.playerCount(app, a.name) >= d.config.limits.maxPlayersPerStream) {
+        d.counters.inc('play_rejected', 'max-players');
+        return deny('max-players');
+      }
+      then(id, a.name);
+    });
 }
 
 /** `/app/name.flv` -> { app, name }, or undefined when it is not a valid FLV stream path. */

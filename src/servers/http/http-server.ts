@@ -11,10 +11,12 @@ import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import type { ApiService } from '../../api/api-service.js';
 import type { MediaGate } from '../../control/media-gate.js';
+import type { ConnectionLimiter } from '../../core/connection-limiter.js';
 import { errorCode } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { HlsService } from '../../segmenter/hls-service.js';
 import type { ReloadableTlsContext } from '../../tls/tls-context.js';
+import { limitConnections } from '../admission.js';
 import { serveDash, serveTime } from '../dash/dash-routes.js';
 import { HLS_PATH, serveHls } from '../hls/hls-routes.js';
 import { type FlvRouteDeps, parseFlvPath, serveHttpFlv, serveWsFlv } from '../http-flv/flv-routes.js';
@@ -46,7 +48,11 @@ export class HttpServer {
   });
 
   constructor(
-    private readonly deps: Omit<FlvRouteDeps, 'wss'> & { gate?: MediaGate; api?: ApiService },
+    private readonly deps: Omit<FlvRouteDeps, 'wss'> & {
+      gate?: MediaGate;
+      api?: ApiService;
+      limiter?: ConnectionLimiter;
+    },
     private readonly log: Logger,
     private readonly hls?: HlsService,
   ) {}
@@ -83,8 +89,7 @@ export class HttpServer {
     };
     // allowHalfOpen as node:http's own listener has it, so handed-off sockets behave the same
     const onSocket = (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
+      if (s.destroyed) return; // refused by the connection limits
       if (!fast) return void server.emit('connection', s);
       const c = attachFastPath(s, fast);
       this.fastConnections.add(c);
@@ -93,13 +98,20 @@ export class HttpServer {
     let listener: NetServer;
     if (tls) {
       const t = createTlsServer(
-        { ...tls.serverOptions(), allowHalfOpen: true, handshakeTimeout: headersTimeoutMs },
+        // not half-open: a client that closes before its handshake must free the socket at once
+        { ...tls.serverOptions(), handshakeTimeout: headersTimeoutMs },
         onSocket,
       );
       t.on('tlsClientError', (err) => this.deps.counters.inc('tls_rejected', errorCode(err)));
       this.detachTls = tls.attach(t);
       listener = t;
     } else listener = createNetServer({ allowHalfOpen: true, noDelay: true }, onSocket);
+    if (this.deps.limiter) limitConnections(listener, this.deps.limiter, this.deps.counters);
+    // raw TCP sockets (before any TLS handshake), so close() can end every one of them
+    listener.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
     this.listener = listener;
     server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     server.on('clientError', (err, socket) => {

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Config } from '../../config/schema.js';
 import type { AccessService } from '../../control/access-service.js';
+import type { ConnectionLimiter } from '../../core/connection-limiter.js';
 import type { EgressPolicy } from '../../core/egress.js';
 import type { ServerEvents } from '../../core/events.js';
 import { Ingest, type IngestResult } from '../../core/ingest.js';
@@ -33,6 +34,8 @@ export interface ConnectionDeps {
   sessions: SessionTable;
   events: ServerEvents;
   access: AccessService;
+  /** per-IP connection limits shared by every listener */
+  limiter?: ConnectionLimiter;
   /** 'rtmps' on the TLS listener */
   protocol?: 'rtmp' | 'rtmps';
 }
@@ -63,6 +66,7 @@ export class RtmpConnection {
   private closed = false;
   private lastSeen = Date.now();
   private pingTimer: NodeJS.Timeout | undefined;
+  private bitrateTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private readonly protocol: 'rtmp' | 'rtmps';
@@ -261,14 +265,21 @@ export class RtmpConnection {
     };
     const claim = this.deps.registry.claim(this.app, name, publisher);
     if (!claim.ok) {
-      this.deps.log.info({ id: this.id, path: `${this.app}/${name}` }, 'publish rejected: name in use');
-      this.publishStatus(
-        streamId,
-        'error',
-        'NetStream.Publish.BadName',
-        `${name} is already being published`,
+      const busy = claim.reason === 'busy';
+      this.deps.log.info(
+        { id: this.id, path: `${this.app}/${name}`, reason: claim.reason },
+        'publish rejected',
       );
-      setTimeout(() => this.close('publish-busy'), 100).unref();
+      if (busy) {
+        this.publishStatus(
+          streamId,
+          'error',
+          'NetStream.Publish.BadName',
+          `${name} is already being published`,
+        );
+      } else
+        this.publishStatus(streamId, 'error', 'NetStream.Publish.Denied', 'Too many streams on this server');
+      setTimeout(() => this.close(busy ? 'publish-busy' : claim.reason), 100).unref();
       return;
     }
     this.publishing = { streamId, stream: claim.stream, ingest: new Ingest(claim.stream), publisher };
@@ -282,6 +293,34 @@ export class RtmpConnection {
       'publish start',
     );
     this.emit('publish', name);
+    this.watchIngestBitrate();
+  }
+
+  /** limits.maxIngestKbps: measured over each window from the bytes this socket read */
+  private watchIngestBitrate(): void {
+    const { maxIngestKbps, ingestWindowMs, ingestOverLimit } = this.deps.config.limits;
+    if (maxIngestKbps <= 0) return;
+    let at = Date.now();
+    let bytes = this.socket.bytesRead;
+    let strikes = 0;
+    this.bitrateTimer = setInterval(() => {
+      const now = Date.now();
+      const kbps = ((this.socket.bytesRead - bytes) * 8) / Math.max(1, now - at);
+      at = now;
+      bytes = this.socket.bytesRead;
+      if (kbps <= maxIngestKbps) {
+        strikes = 0;
+        return;
+      }
+      strikes++;
+      this.deps.counters.inc('ingest_over_limit', ingestOverLimit);
+      this.deps.log.warn(
+        { id: this.id, path: `${this.app}/${this.info.name}`, kbps: Math.round(kbps), limit: maxIngestKbps },
+        'ingest bitrate over the limit',
+      );
+      if (ingestOverLimit === 'disconnect' && strikes >= 2) this.close('ingest-bitrate-limit');
+    }, ingestWindowMs);
+    this.bitrateTimer.unref();
   }
 
   private onMedia(msg: RtmpMessage): void {
@@ -308,6 +347,12 @@ export class RtmpConnection {
 
   private startPlaying(req: PlayRequest, name: string): void {
     const sid = req.streamId;
+    if (this.deps.registry.playerCount(this.app, name) >= this.deps.config.limits.maxPlayersPerStream) {
+      this.deps.counters.inc('play_rejected', 'max-players');
+      this.publishStatus(sid, 'error', 'NetStream.Play.Failed', 'Too many players on this stream');
+      setTimeout(() => this.close('max-players'), 100).unref();
+      return;
+    }
     let stream: Stream | undefined;
     const player = new RtmpPlayer({
       id: this.id,
@@ -374,6 +419,7 @@ export class RtmpConnection {
     const p = this.publishing;
     if (!p) return;
     this.publishing = undefined;
+    clearInterval(this.bitrateTimer);
     this.deps.registry.release(p.stream, p.publisher);
     this.deps.log.info({ id: this.id, path: p.stream.path, frames: p.stream.framesIn }, 'publish stop');
     this.emit('unpublish', p.stream.name, reason);
@@ -385,6 +431,7 @@ export class RtmpConnection {
     this.closed = true;
     clearTimeout(this.handshakeTimer);
     clearInterval(this.pingTimer);
+    clearInterval(this.bitrateTimer);
     this.endPublishing(reason);
     for (const p of this.playing.values()) {
       this.deps.registry.unsubscribe(p.stream, p.player);

@@ -3,6 +3,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { errorCode } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ReloadableTlsContext } from '../../tls/tls-context.js';
+import { limitConnections } from '../admission.js';
 import { type ConnectionDeps, RtmpConnection } from './connection.js';
 
 /** The RTMP listener: accepts sockets, owns the connection set, closes them all on shutdown. */
@@ -34,6 +35,7 @@ export class RtmpServer {
       this.detachTls = tls.attach(t);
       server = t;
     } else server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    if (this.deps.limiter) limitConnections(server, this.deps.limiter, this.deps.counters);
     this.server = server;
     server.on('error', (err) => this.log.error({ err }, 'rtmp listener error'));
     await new Promise<void>((resolve, reject) => {
@@ -48,6 +50,7 @@ export class RtmpServer {
   }
 
   private accept(socket: Socket): void {
+    if (socket.destroyed) return; // refused by the connection limits
     if (this.connections.size >= this.deps.config.rtmp.maxConnections) {
       this.deps.counters.inc('connect_rejected', 'max-connections');
       socket.destroy();
