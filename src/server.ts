@@ -66,6 +66,7 @@ export class TidecastServer {
       limiter: new ConnectionLimiter({
         maxPerIp: config.limits.maxConnectionsPerIp,
         ratePerIp: config.limits.connectionRatePerIp,
+        maxTotal: config.limits.maxConnections,
       }),
     };
     if (config.rtmp.enabled)

@@ -245,6 +245,12 @@ export const configSchema = z.strictObject({
   https: listener('HTTPS and WSS (every HTTP route)', 8443),
   limits: z
     .strictObject({
+      maxConnections: z
+        .number()
+        .int()
+        .min(1)
+        .default(20_000)
+        .describe('Most simultaneous connections over all listeners (RTMP, RTMPS, HTTP, HTTPS).'),
       maxConnectionsPerIp: z
         .number()
         .int()

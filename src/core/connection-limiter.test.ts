@@ -18,6 +18,16 @@ describe('ConnectionLimiter', () => {
     expect(l.admit('10.0.0.1').ok).toBe(false);
   });
 
+  it('caps the total over all addresses', () => {
+    const l = new ConnectionLimiter({ maxPerIp: 10, ratePerIp: 100, maxTotal: 2 });
+    const a = l.admit('10.0.0.1');
+    expect(l.admit('10.0.0.2').ok).toBe(true);
+    expect(l.admit('10.0.0.3')).toEqual({ ok: false, reason: 'max-connections' });
+    if (a.ok) a.release();
+    expect(l.openTotal).toBe(1);
+    expect(l.admit('10.0.0.3').ok).toBe(true);
+  });
+
   it('limits the rate of new connections per IP with a token bucket', () => {
     let now = 0;
     const l = new ConnectionLimiter({ maxPerIp: 1000, ratePerIp: 5 }, () => now);
