@@ -51,6 +51,13 @@ export class HlsService {
     }
   }
 
+  /** Streams being segmented and their segments in memory; read-only (starts nothing, touches no timer). */
+  stats(): { streams: number; segments: number } {
+    let segments = 0;
+    for (const e of this.entries.values()) segments += e.store.segments.length;
+    return { streams: this.entries.size, segments };
+  }
+
   /** The HLS/DASH state of a stream; with startOn 'request' the first request starts its segmenter. */
   get(app: string, name: string): HlsStream | undefined {
     const path = `${app}/${name}`;

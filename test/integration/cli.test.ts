@@ -25,7 +25,8 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('TIDECAST_') && k !== 'NODE_OPTIONS') out[k] = v;
   }
-  return { ...out, ...env };
+  // a fixed API token: the CLI would otherwise generate one into the checkout's .tidecast/
+  return { ...out, TIDECAST_API_TOKEN: 'cli-test-token-0123456789abcdef', ...env };
 }
 
 function spawnCli(args: string[], env: Record<string, string> = {}): Cli {

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { validateConfig } from '../config/load.js';
+import { countBy, redactConfig } from './views.js';
+
+describe('redactConfig', () => {
+  it('replaces every secret, keeps the rest, leaves the original alone', () => {
+    const config = validateConfig({
+      api: { token: 'api-token-0123456789' },
+      access: {
+        secrets: ['secret-one-0123456789', 'secret-two-0123456789'],
+        keys: [{ key: 'k1', app: 'live' }],
+      },
+      webhooks: {
+        url: 'https://user:pass@hooks.example/x?y=1',
+        events: { publish: 'http://a:b@127.0.0.1/p', stop: 'http://127.0.0.1/s' },
+        secret: 'webhook-secret-0123456789',
+      },
+    });
+    const r = redactConfig(config);
+    expect(r.api.token).toBe('***');
+    expect(r.access.secrets).toEqual(['***', '***']);
+    expect(r.access.keys).toEqual([{ key: '***', app: 'live' }]);
+    expect(r.webhooks.secret).toBe('***');
+    expect(r.webhooks.url).toBe('https://***@hooks.example/x?y=1');
+    expect(r.webhooks.events.publish).toBe('http://***@127.0.0.1/p');
+    expect(r.webhooks.events.stop).toBe('http://127.0.0.1/s');
+    expect(r.rtmp).toEqual(config.rtmp);
+    expect(config.api.token).toBe('api-token-0123456789');
+    expect(config.access.keys[0].key).toBe('k1');
+  });
+
+  it('absent secrets stay absent', () => {
+    const r = redactConfig(validateConfig({}));
+    expect(r.api.token).toBeUndefined();
+    expect(r.webhooks.secret).toBeUndefined();
+    expect(r.access.secrets).toEqual([]);
+  });
+});
+
+describe('countBy', () => {
+  it('counts by key, skipping undefined', () => {
+    expect(countBy(['a', 'b', 'a', 'c'], (x) => (x === 'c' ? undefined : x))).toEqual({ a: 2, b: 1 });
+  });
+});
