@@ -162,4 +162,22 @@ describe('loadConfig', () => {
     const msg = configError(() => validateConfig({ apps: { 'bad name': {} } }));
     expect(msg).toContain('apps');
   });
+
+  it('an access mode without what it needs is refused at load, naming the setting', () => {
+    expect(configError(() => validateConfig({ apps: { live: { publish: 'signed' } } }))).toContain(
+      'apps.live.publish is "signed" but access.secrets is empty',
+    );
+    expect(configError(() => validateConfig({ apps: { live: { play: { mode: 'key' } } } }))).toContain(
+      'apps.live.play is "key"',
+    );
+    expect(configError(() => validateConfig({ apps: { tv: { play: 'webhook' } } }))).toContain(
+      'apps.tv.play is "webhook" but neither webhooks.url nor webhooks.events.play is set',
+    );
+    expect(
+      validateConfig({
+        apps: { tv: { play: 'webhook' } },
+        webhooks: { events: { play: 'http://127.0.0.1:9/x' } },
+      }).apps.tv.play,
+    ).toBe('webhook');
+  });
 });

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import type { z } from 'zod';
+import { accessConfigProblems } from '../access/schema.js';
 import { TidecastError } from '../errors.js';
+import { webhookUrlFor } from '../webhooks/schema.js';
 import { type Config, configSchema } from './schema.js';
 import { configLeaves, envName } from './walk.js';
 
@@ -106,6 +108,25 @@ export function validateConfig(input: unknown): Config {
       'CONFIG_INVALID',
       `invalid configuration:\n${describeIssues(result.error.issues)}`,
     );
+  // settings that are valid alone but not together (a mode without what it needs)
+  const problems = accessConfigProblems(result.data.apps, result.data.access);
+  for (const [app, cfg] of Object.entries(result.data.apps)) {
+    for (const action of ['publish', 'play'] as const) {
+      const mode = typeof cfg[action] === 'string' ? cfg[action] : cfg[action].mode;
+      const event = action === 'publish' ? 'publish' : 'play';
+      if (mode === 'webhook' && !webhookUrlFor(result.data.webhooks, event)) {
+        problems.push(
+          `apps.${app}.${action} is "webhook" but neither webhooks.url nor webhooks.events.${event} is set`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new TidecastError(
+      'CONFIG_INVALID',
+      `invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    );
+  }
   return result.data;
 }
 

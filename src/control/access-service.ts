@@ -4,6 +4,7 @@ import {
   type AccessProtocol,
   compileAccessPolicy,
   decideLocal,
+  KEY_PARAM,
   resourcePath,
 } from '../access/access-request.js';
 import { toAccessPolicy } from '../access/schema.js';
@@ -13,6 +14,7 @@ import type { ServerEvents } from '../core/events.js';
 import type { Counters } from '../observability/counters.js';
 import type { Logger } from '../observability/logger.js';
 import { WebhookClient } from '../webhooks/client.js';
+import type { WebhookDenyReason } from '../webhooks/decision.js';
 import { createWebhookEvent, type WebhookEventName } from '../webhooks/events.js';
 import { webhookUrlFor } from '../webhooks/schema.js';
 
@@ -29,6 +31,19 @@ export interface AccessAsk {
 }
 
 export type AccessAnswer = { ok: true; name: string } | { ok: false; reason: string };
+
+/** The webhook client's own deny reasons (WebhookDenyReason): counted as they are. */
+const STABLE_WEBHOOK_REASONS: ReadonlySet<string> = new Set<WebhookDenyReason>([
+  'webhook-denied',
+  'webhook-status',
+  'webhook-bad-response',
+  'webhook-bad-redirect',
+  'webhook-body-too-large',
+  'webhook-timeout',
+  'webhook-unreachable',
+  'webhook-bad-url',
+  'webhook-closed',
+]);
 
 /**
  * The one access decision for every protocol: IP rules and the app's mode (open, deny, key, signed) decided
@@ -134,14 +149,26 @@ export class AccessService {
       }),
       { onTimeout: this.config.webhooks.onTimeout },
     );
-    if (answer.kind === 'deny') return this.denied(ask, answer.reason);
+    if (answer.kind === 'deny') {
+      // the receiver's own reason goes to the log and the client; the counter keeps a stable label (a free-form
+      // reason per request would make a new metrics series each time)
+      return this.denied(
+        ask,
+        answer.reason,
+        STABLE_WEBHOOK_REASONS.has(answer.reason) ? undefined : 'webhook-denied',
+      );
+    }
     return { ok: true, name: answer.name ?? ask.name };
   }
 
-  private denied(ask: AccessAsk, reason: string): AccessAnswer {
-    this.counters.inc(`${ask.action}_rejected`, reason);
+  private denied(ask: AccessAsk, reason: string, counted = reason): AccessAnswer {
+    this.counters.inc(`${ask.action}_rejected`, counted);
+    // in key mode the name may be the (wrong, or nearly right) stream key itself: keys stay out of logs
+    const keyAsName =
+      this.policyOf(ask.app, ask.action)?.mode === 'key' && !new URLSearchParams(ask.query).has(KEY_PARAM);
+    const path = `${ask.app}/${keyAsName ? '(stream key)' : ask.name}`;
     this.log.info(
-      { id: ask.sessionId, protocol: ask.protocol, ip: ask.ip, path: `${ask.app}/${ask.name}`, reason },
+      { id: ask.sessionId, protocol: ask.protocol, ip: ask.ip, path, reason },
       `${ask.action} denied`,
     );
     return { ok: false, reason };

@@ -55,6 +55,17 @@ interface Playing {
   stream: Stream;
 }
 
+/**
+ * The connect URL's query (OBS: server `rtmp://host/live?token=...`) and the stream name's query together; the
+ * stream's parameters win where both have one.
+ */
+function mergeQueries(connectQuery: string, streamQuery: string): string {
+  if (!connectQuery) return streamQuery;
+  const merged = new URLSearchParams(connectQuery);
+  for (const [k, v] of new URLSearchParams(streamQuery)) merged.set(k, v);
+  return merged.toString();
+}
+
 /** One RTMP TCP connection: socket <-> sans-I/O session <-> stream hub. Ends once, with one reason. */
 export class RtmpConnection {
   readonly session: RtmpServerSession;
@@ -228,7 +239,7 @@ export class RtmpConnection {
         sessionId: this.id,
         app: this.app,
         name: req.name,
-        query: req.query,
+        query: mergeQueries(this.connectReq?.query ?? '', req.query),
         ip: this.info.ip,
       })
       .then((answer) => {
