@@ -7,6 +7,7 @@ import type { EgressPolicy } from './core/egress.js';
 import { ServerEvents } from './core/events.js';
 import { StreamRegistry } from './core/registry.js';
 import { SessionTable } from './core/sessions.js';
+import { FailoverService } from './failover/failover-service.js';
 import { Counters } from './observability/counters.js';
 import type { Logger } from './observability/logger.js';
 import { HlsService } from './segmenter/hls-service.js';
@@ -32,6 +33,7 @@ export class TidecastServer {
   readonly events: ServerEvents;
   readonly access: AccessService;
   readonly registry: StreamRegistry;
+  readonly failover: FailoverService;
   readonly rtmp: RtmpServer | undefined;
   readonly http: HttpServer | undefined;
   readonly rtmps: RtmpServer | undefined;
@@ -52,6 +54,12 @@ export class TidecastServer {
       this.counters,
     );
     this.events = new ServerEvents((err) => log.error({ err }, 'event listener failed'));
+    this.failover = new FailoverService(
+      config,
+      this.registry,
+      this.events,
+      log.child({ component: 'failover' }),
+    );
     this.access = new AccessService(config, this.counters, log.child({ component: 'access' }));
     const policy: EgressPolicy = { ...config.egress, skipWindowMs: 60_000 };
     const deps = {
@@ -63,6 +71,7 @@ export class TidecastServer {
       events: this.events,
       access: this.access,
       gate: new MediaGate(this.access),
+      failover: this.failover,
       limiter: new ConnectionLimiter({
         maxPerIp: config.limits.maxConnectionsPerIp,
         ratePerIp: config.limits.connectionRatePerIp,
@@ -126,6 +135,7 @@ export class TidecastServer {
     const { host } = this.config;
     this.tls = this.startTls();
     this.access.start(this.events);
+    this.failover.start();
     this.api?.start();
     this.hls?.start();
     if (this.rtmp) this.ports.rtmp = await this.rtmp.start(host, this.config.rtmp.port);
@@ -137,6 +147,7 @@ export class TidecastServer {
 
   /** Stop accepting, notify players, close publishers; resolves when listeners are closed. */
   async close(): Promise<void> {
+    this.failover.close();
     this.registry.close();
     this.hls?.close();
     this.api?.close();

@@ -428,6 +428,11 @@ export const OPENAPI = {
             type: 'integer',
             description: 'Frames dropped for the players attached now (slow consumers).',
           },
+          source: {
+            type: ['string', 'null'],
+            enum: ['primary', 'backup', null],
+            description: 'Backup ingest apps: which publisher feeds the stream now (null elsewhere).',
+          },
         },
       },
       Session: {

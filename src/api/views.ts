@@ -65,6 +65,8 @@ export interface StreamView {
   players: { total: number; byProtocol: Record<string, number> };
   gop: { frames: number; bytes: number; durationMs: number };
   droppedFrames: number;
+  /** backup ingest: the source feeding the stream now */
+  source: 'primary' | 'backup' | null;
 }
 
 /** Frames player egress queues dropped (slow consumers), over the players attached now. */
@@ -126,6 +128,7 @@ export function streamView(stream: Stream, rates: Rates, now = Date.now()): Stre
     players: { total: players.length, byProtocol: countBy(players, (p) => p.protocol) },
     gop: { frames: stream.gop.gopFrameCount, bytes: stream.gop.bytes, durationMs: timing.durationMs },
     droppedFrames: droppedFrames(stream),
+    source: stream.activeSource ?? null,
   };
 }
 

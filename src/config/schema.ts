@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { accessSectionSchema, appAccessShape } from '../access/schema.js';
+import { backupIngestSchema } from '../failover/schema.js';
 import { webhooksSchema } from '../webhooks/schema.js';
 
 /**
@@ -10,7 +11,7 @@ const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().min(0);
 
 export const appSchema = z
-  .strictObject(appAccessShape)
+  .strictObject({ ...appAccessShape, backup: backupIngestSchema })
   .describe('Per-application settings; the app is the first path segment (`rtmp://host/<app>/<stream>`).');
 
 const listener = (what: string, defaultPort: number) =>
@@ -99,7 +100,7 @@ export const configSchema = z.strictObject({
     .describe('HTTP listener (HTTP-FLV, WebSocket-FLV).'),
   apps: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), appSchema)
-    .default({ live: { publish: 'open', play: 'open' } })
+    .default(() => ({ live: appSchema.parse({}) }))
     .describe('Applications by name. Only listed apps accept connections.'),
   streams: z
     .strictObject({

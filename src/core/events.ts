@@ -2,7 +2,15 @@
  * Server events: one typed bus that the API's event stream (SSE), webhooks and logs listen to. Emitting never
  * throws into the emitter: a failing listener is isolated.
  */
-export type ServerEventType = 'connect' | 'publish' | 'unpublish' | 'play' | 'stop' | 'kick' | 'record-done';
+export type ServerEventType =
+  | 'connect'
+  | 'publish'
+  | 'unpublish'
+  | 'play'
+  | 'stop'
+  | 'kick'
+  | 'record-done'
+  | 'source-switch';
 
 export interface ServerEvent {
   type: ServerEventType;

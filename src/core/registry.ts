@@ -15,8 +15,18 @@ export interface RegistryOptions {
 
 export type ClaimResult = { ok: true; stream: Stream } | { ok: false; reason: 'busy' | 'max-publishers' };
 
+/** Internal stream names (backup ingest sources) carry `@`, which clients cannot use in a stream name. */
+export function isInternalStreamName(name: string): boolean {
+  return name.includes('@');
+}
+
 /** Subscribers that are viewers (not segmenters, recorders or relays): what limits.maxPlayersPerStream counts. */
 const PLAYER_PROTOCOLS = new Set(['rtmp', 'rtmps', 'http-flv', 'ws-flv']);
+
+function hasPlayers(stream: Stream): boolean {
+  for (const sub of stream.subscribers) if (PLAYER_PROTOCOLS.has(sub.protocol)) return true;
+  return false;
+}
 
 /**
  * The path registry: one publisher per path, subscribers that may arrive before it (and wait), and the
@@ -108,11 +118,37 @@ export class StreamRegistry {
     this.announceListeners.push(cb);
   }
 
+  /**
+   * Listeners for internal streams (names with `@`, e.g. backup ingest sources `cam1@backup`): those get no
+   * segmenter, relay or transcoder, only whoever consumes them in-process.
+   */
+  onAnnounceInternal(cb: (stream: Stream) => void): void {
+    this.internalAnnounceListeners.push(cb);
+  }
+
+  private readonly internalAnnounceListeners: Array<(stream: Stream) => void> = [];
+
+  private readonly demandListeners: Array<(stream: Stream) => void> = [];
+  private readonly idleListeners: Array<(stream: Stream) => void> = [];
+
+  /** Register a listener called when a subscriber attaches to a path that is not live (edge pulls start here). */
+  onDemand(cb: (stream: Stream) => void): void {
+    this.demandListeners.push(cb);
+  }
+
+  /** Register a listener called when the last player of a path leaves (edge pulls stop after a grace period). */
+  onIdle(cb: (stream: Stream) => void): void {
+    this.idleListeners.push(cb);
+  }
+
   /** Called once the publisher has been told Publish.Start: waiting players start now. */
   announce(stream: Stream): void {
     for (const sub of [...stream.subscribers]) sub.start(stream.gop.initFrames());
     // listeners attach their subscribers after the loop, so none is started twice
-    for (const cb of this.announceListeners) cb(stream);
+    for (const cb of isInternalStreamName(stream.name)
+      ? this.internalAnnounceListeners
+      : this.announceListeners)
+      cb(stream);
   }
 
   /** The publisher left. Players end now, or after the reconnect window if one is configured. */
@@ -156,6 +192,7 @@ export class StreamRegistry {
       }, waitMs);
       t.unref();
       this.waitTimers.set(sub, t);
+      for (const cb of this.demandListeners) cb(stream);
     }
     return stream;
   }
@@ -163,6 +200,9 @@ export class StreamRegistry {
   unsubscribe(stream: Stream, sub: Subscriber): void {
     this.clearWait(sub);
     stream.detach(sub);
+    if (this.idleListeners.length > 0 && PLAYER_PROTOCOLS.has(sub.protocol) && !hasPlayers(stream)) {
+      for (const cb of this.idleListeners) cb(stream);
+    }
     if (!stream.publisher && stream.subscribers.size === 0 && !stream.reconnectTimer) {
       if (this.streams.get(stream.path) === stream) this.streams.delete(stream.path);
     }

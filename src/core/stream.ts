@@ -26,6 +26,8 @@ export class Stream {
   readonly timeline = new Timeline();
   info: StreamInfo = {};
   publishedAt = 0;
+  /** backup ingest: which source publisher feeds this stream now (set by the failover switch) */
+  activeSource: 'primary' | 'backup' | undefined;
   framesIn = 0;
   bytesIn = 0;
   /** set while players wait for a reconnecting publisher */
@@ -99,6 +101,12 @@ export class Stream {
     const held = this.held;
     this.clearHeld();
     this.fanOut(held);
+  }
+
+  /** The publisher's source changed (backup ingest): subscribers that care (HLS) mark a discontinuity. */
+  markDiscontinuity(): void {
+    this.flushHeld();
+    for (const s of this.subscribers) s.discontinuity?.();
   }
 
   setMetadata(frame: Frame): void {

@@ -12,6 +12,8 @@ export interface Subscriber {
   write(frames: readonly Frame[]): void;
   /** The stream is over for this subscriber (publisher gone for good, never came, or shutdown). */
   end(reason: EndReason): void;
+  /** The source changed under the stream (backup ingest switched): timestamps jump forward, codecs may change. */
+  discontinuity?(): void;
 }
 
 /** The writer of a stream: an RTMP publisher now; a relay pull or transcoder output later. */

@@ -113,6 +113,7 @@ export class HlsService {
         segmenter.write(init);
       },
       write: (frames: readonly Frame[]) => segmenter.write(frames),
+      discontinuity: () => segmenter.restart(),
       end: (reason: EndReason) => {
         segmenter.end();
         this.log.debug({ path, reason }, 'hls ended');

@@ -10,6 +10,7 @@ import type { Session, SessionTable } from '../../core/sessions.js';
 import type { Stream } from '../../core/stream.js';
 import type { Publisher } from '../../core/types.js';
 import { errorCode } from '../../errors.js';
+import type { FailoverService } from '../../failover/failover-service.js';
 import type { Counters } from '../../observability/counters.js';
 import type { Logger } from '../../observability/logger.js';
 import { onStatus } from '../../protocols/rtmp/commands.js';
@@ -34,6 +35,8 @@ export interface ConnectionDeps {
   sessions: SessionTable;
   events: ServerEvents;
   access: AccessService;
+  /** backup ingest routing */
+  failover?: FailoverService;
   /** per-IP connection limits shared by every listener */
   limiter?: ConnectionLimiter;
   /** 'rtmps' on the TLS listener */
@@ -263,18 +266,20 @@ export class RtmpConnection {
       return this.publishStatus(req.streamId, 'error', 'NetStream.Publish.BadName', `Invalid stream name`);
     }
     this.withAccess('publish', req, 'NetStream.Publish.Denied', (name) =>
-      this.startPublishing(req.streamId, name),
+      this.startPublishing(req.streamId, name, req.query),
     );
   }
 
-  private startPublishing(streamId: number, name: string): void {
+  private startPublishing(streamId: number, name: string, query: string): void {
     const publisher: Publisher = {
       id: this.id,
       protocol: this.protocol,
       remoteAddress: this.info.ip,
       kick: (reason) => this.close(reason),
     };
-    const claim = this.deps.registry.claim(this.app, name, publisher);
+    // backup ingest apps: the publisher feeds `<name>@primary` or `<name>@backup`, players watch `<name>`
+    const target = this.deps.failover?.route(this.app, name, query) ?? name;
+    const claim = this.deps.registry.claim(this.app, target, publisher);
     if (!claim.ok) {
       const busy = claim.reason === 'busy';
       this.deps.log.info(
