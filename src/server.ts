@@ -10,11 +10,13 @@ import { SessionTable } from './core/sessions.js';
 import { FailoverService } from './failover/failover-service.js';
 import { Counters } from './observability/counters.js';
 import type { Logger } from './observability/logger.js';
+import { RelayService } from './relay/relay-service.js';
 import { HlsService } from './segmenter/hls-service.js';
 import { HttpServer } from './servers/http/http-server.js';
 import { RtmpServer } from './servers/rtmp/rtmp-server.js';
 import { ReloadableTlsContext } from './tls/tls-context.js';
 import { TlsConfigError } from './tls/tls-material.js';
+import { TranscodeService } from './transcode/transcode-service.js';
 
 export interface ListeningPorts {
   rtmp?: number;
@@ -34,6 +36,8 @@ export class TidecastServer {
   readonly access: AccessService;
   readonly registry: StreamRegistry;
   readonly failover: FailoverService;
+  /** pushes (restream), pulls and edge apps */
+  readonly relays: RelayService;
   readonly rtmp: RtmpServer | undefined;
   readonly http: HttpServer | undefined;
   readonly rtmps: RtmpServer | undefined;
@@ -42,6 +46,8 @@ export class TidecastServer {
   /** the certificate for RTMPS and HTTPS, when either is enabled */
   tls: ReloadableTlsContext | undefined;
   readonly hls: HlsService | undefined;
+  /** ABR ladders and exec hooks (ffmpeg children) */
+  readonly transcode: TranscodeService;
   ports: ListeningPorts = {};
 
   constructor(
@@ -62,6 +68,13 @@ export class TidecastServer {
     );
     this.access = new AccessService(config, this.counters, log.child({ component: 'access' }));
     const policy: EgressPolicy = { ...config.egress, skipWindowMs: 60_000 };
+    this.relays = new RelayService({
+      config,
+      registry: this.registry,
+      counters: this.counters,
+      log: log.child({ component: 'relay' }),
+      policy,
+    });
     const deps = {
       config,
       registry: this.registry,
@@ -86,6 +99,14 @@ export class TidecastServer {
         log,
       );
     if (config.hls.enabled) this.hls = new HlsService(config, this.registry, log.child({ component: 'hls' }));
+    this.transcode = new TranscodeService({
+      config,
+      registry: this.registry,
+      counters: this.counters,
+      log: log.child({ component: 'transcode' }),
+      hls: this.hls,
+      rtmpPort: () => this.ports.rtmp,
+    });
     if (config.api.enabled || config.metrics.enabled)
       this.api = new ApiService(this, log.child({ component: 'api' }));
     if (config.http.enabled) {
@@ -138,6 +159,8 @@ export class TidecastServer {
     this.failover.start();
     this.api?.start();
     this.hls?.start();
+    this.relays.start();
+    await this.transcode.start();
     if (this.rtmp) this.ports.rtmp = await this.rtmp.start(host, this.config.rtmp.port);
     if (this.rtmps) this.ports.rtmps = await this.rtmps.start(host, this.config.rtmps.port, this.tls);
     if (this.http) this.ports.http = await this.http.start(host, this.config.http.port);
@@ -149,9 +172,16 @@ export class TidecastServer {
   async close(): Promise<void> {
     this.failover.close();
     this.registry.close();
+    this.relays.close();
     this.hls?.close();
     this.api?.close();
-    await Promise.all([this.rtmp?.close(), this.rtmps?.close(), this.http?.close(), this.https?.close()]);
+    await Promise.all([
+      this.rtmp?.close(),
+      this.rtmps?.close(),
+      this.http?.close(),
+      this.https?.close(),
+      this.transcode.close(),
+    ]);
     await this.access.close();
     this.tls?.close();
   }

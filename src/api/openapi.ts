@@ -1,3 +1,4 @@
+import { SERVER_EVENT_TYPES } from '../core/events.js';
 import { VERSION } from './views.js';
 
 /**
@@ -41,6 +42,16 @@ const idParam = {
   description: 'Session id, as listed by `GET /api/v1/sessions` (e.g. `rtmp-3`, `http-flv-7`).',
   schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
 };
+const pushIdParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description:
+    'Push id, as listed by `GET /api/v1/relays` (`push-1`, `api-2`, `edge:<app>`, or the id given).',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
+};
+const nullableStr = { type: ['string', 'null'] };
+const nullableInt = { type: ['integer', 'null'] };
 const keyParam = {
   name: 'key',
   in: 'path',
@@ -68,6 +79,7 @@ export const OPENAPI = {
     { name: 'keys' },
     { name: 'events' },
     { name: 'metrics' },
+    { name: 'relays' },
   ],
   paths: {
     '/api/v1/server': {
@@ -199,6 +211,65 @@ export const OPENAPI = {
             'The configuration.',
           ),
           ...unauthorized,
+        },
+      },
+    },
+    '/api/v1/transcodes': {
+      get: {
+        operationId: 'listTranscodes',
+        tags: ['transcoding'],
+        summary:
+          'Every transcoding child (ABR ladder or exec hook): state, pid, restarts, last exit, ffmpeg progress ' +
+          '(fps, speed, out_time), recent stderr lines, input drops and renditions.',
+        responses: {
+          '200': json(
+            { type: 'object', description: 'The ffmpeg in use and the jobs (docs/transcoding.md).' },
+            'Transcoding.',
+          ),
+          ...unauthorized,
+        },
+      },
+    },
+    '/api/v1/relays': {
+      get: {
+        operationId: 'listRelays',
+        tags: ['relays'],
+        summary:
+          'Pushes (each with one session per live stream it forwards: state, retries, bytes), pulls (static and ' +
+          'edge, with state, retries, bytes, players) and edge apps. Stream keys and query values in URLs are `***`.',
+        responses: { '200': json(ref('Relays'), 'The relays.'), ...unauthorized },
+      },
+    },
+    '/api/v1/relays/pushes': {
+      post: {
+        operationId: 'addPush',
+        tags: ['relays'],
+        summary:
+          'Add a push (until restart): every live stream of `app` (or only `stream`) is forwarded to `url` at once, ' +
+          'and each stream that goes live later.',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: ref('PushInput') } },
+        },
+        responses: {
+          '201': json(ref('Push'), 'The push was added.'),
+          ...badRequest,
+          ...unauthorized,
+          '409': error('`API_BAD_REQUEST`: a push with this id exists.'),
+        },
+      },
+    },
+    '/api/v1/relays/pushes/{id}': {
+      parameters: [pushIdParam],
+      delete: {
+        operationId: 'removePush',
+        tags: ['relays'],
+        summary: 'Remove a push (configured or added); its connections close.',
+        responses: {
+          '204': { description: 'Removed.' },
+          ...badRequest,
+          ...unauthorized,
+          '404': error('`API_NOT_FOUND`: no push with this id.'),
         },
       },
     },
@@ -451,13 +522,131 @@ export const OPENAPI = {
           bytesOut: int,
         },
       },
+      PushInput: {
+        type: 'object',
+        required: ['app', 'url'],
+        additionalProperties: false,
+        properties: {
+          id: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Default `api-<n>`.' },
+          app: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+          stream: { type: 'string', description: 'Only this stream (default: every stream of the app).' },
+          url: {
+            type: 'string',
+            description: '`rtmp://` or `rtmps://` destination; `{name}` and `{app}` are replaced.',
+            examples: ['rtmp://a.rtmp.youtube.com/live2/KEY', 'rtmp://other-host/live/{name}?token=abc'],
+          },
+        },
+      },
+      Push: {
+        type: 'object',
+        required: ['id', 'app', 'stream', 'url', 'source', 'sessions'],
+        properties: {
+          id: str,
+          app: str,
+          stream: nullableStr,
+          url: str,
+          source: { type: 'string', enum: ['config', 'api', 'edge'] },
+          sessions: { type: 'array', items: ref('PushSession') },
+        },
+      },
+      PushSession: {
+        type: 'object',
+        required: [
+          'id',
+          'app',
+          'name',
+          'url',
+          'state',
+          'retries',
+          'failures',
+          'bytes',
+          'droppedFrames',
+          'publishingSince',
+          'lastError',
+          'nextRetryInMs',
+        ],
+        properties: {
+          id: str,
+          app: str,
+          name: str,
+          url: str,
+          state: { type: 'string', enum: ['idle', 'connecting', 'publishing', 'backoff', 'stopped'] },
+          retries: { type: 'integer', description: 'Reconnects since the stream went live.' },
+          failures: {
+            type: 'integer',
+            description: 'Failures in a row (reset by a connection that stays up).',
+          },
+          bytes: { type: 'integer', description: 'Bytes sent to the destination.' },
+          droppedFrames: int,
+          publishingSince: { type: ['string', 'null'], format: 'date-time' },
+          lastError: nullableStr,
+          nextRetryInMs: nullableInt,
+        },
+      },
+      Pull: {
+        type: 'object',
+        required: [
+          'id',
+          'app',
+          'name',
+          'kind',
+          'mode',
+          'state',
+          'url',
+          'urls',
+          'retries',
+          'failures',
+          'bytes',
+          'players',
+          'liveSince',
+          'lastError',
+          'nextRetryInMs',
+        ],
+        properties: {
+          id: str,
+          app: str,
+          name: str,
+          kind: { type: 'string', enum: ['static', 'edge'] },
+          mode: { type: 'string', enum: ['always', 'on-demand'] },
+          state: { type: 'string', enum: ['idle', 'connecting', 'live', 'backoff', 'stopped'] },
+          url: { type: 'string', description: 'The source being pulled or tried.' },
+          urls: { type: 'integer', description: 'Source URLs (origins) in failover order.' },
+          retries: int,
+          failures: int,
+          bytes: { type: 'integer', description: 'Bytes received from sources.' },
+          players: int,
+          liveSince: { type: ['string', 'null'], format: 'date-time' },
+          lastError: nullableStr,
+          nextRetryInMs: nullableInt,
+        },
+      },
+      Relays: {
+        type: 'object',
+        required: ['pushes', 'pulls', 'edges'],
+        properties: {
+          pushes: { type: 'array', items: ref('Push') },
+          pulls: { type: 'array', items: ref('Pull') },
+          edges: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['app', 'origins', 'forwardPublish'],
+              properties: {
+                app: str,
+                origins: { type: 'array', items: str },
+                forwardPublish: { type: 'boolean' },
+              },
+            },
+          },
+        },
+      },
       ServerEvent: {
         type: 'object',
         required: ['type', 'time', 'sessionId', 'protocol', 'ip'],
         properties: {
           type: {
             type: 'string',
-            enum: ['connect', 'publish', 'unpublish', 'play', 'stop', 'kick', 'record-done'],
+            enum: [...SERVER_EVENT_TYPES],
           },
           time: { type: 'string', format: 'date-time' },
           sessionId: str,

@@ -1,10 +1,12 @@
 import { MAX_KEY_LENGTH } from '../access/stream-keys.js';
-import type { ServerEventType } from '../core/events.js';
+import { SERVER_EVENT_TYPES, type ServerEventType } from '../core/events.js';
 import { type Session, SessionTable } from '../core/sessions.js';
 import type { Stream } from '../core/stream.js';
 import type { Metrics } from '../observability/metrics.js';
+import { addPush, listRelays, removePush } from '../relay/relay-api.js';
 import type { TidecastServer } from '../server.js';
 import { isValidStreamName } from '../servers/names.js';
+import { TRANSCODE_ROUTES } from '../transcode/api-routes.js';
 import { OPENAPI } from './openapi.js';
 import type { Rates } from './rates.js';
 import { ApiError, type Call, type Reply, type Route, route } from './router.js';
@@ -27,15 +29,7 @@ export interface ApiContext {
 const APP_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const SESSION_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const KEY_BAD_CHAR = /[\s\u0000-\u001f\u007f]/;
-const EVENT_TYPES: ReadonlySet<string> = new Set<ServerEventType>([
-  'connect',
-  'publish',
-  'unpublish',
-  'play',
-  'stop',
-  'kick',
-  'record-done',
-]);
+const EVENT_TYPES: ReadonlySet<string> = new Set<ServerEventType>(SERVER_EVENT_TYPES);
 
 const ok = (body: unknown): Reply => ({ status: 200, body });
 const noContent: Reply = { status: 204 };
@@ -230,6 +224,10 @@ export const API_ROUTES: readonly Route<ApiContext>[] = [
   route('POST', '/api/v1/keys/{key}/ban', banKey),
   route('DELETE', '/api/v1/keys/{key}/ban', unbanKey),
   route('GET', '/api/v1/config', (ctx) => ok(redactConfig(ctx.server.config))),
+  route('GET', '/api/v1/relays', (ctx) => listRelays(ctx.server.relays)),
+  route('POST', '/api/v1/relays/pushes', (ctx, c) => addPush(ctx.server.relays, c)),
+  route('DELETE', '/api/v1/relays/pushes/{id}', (ctx, c) => removePush(ctx.server.relays, c)),
+  ...TRANSCODE_ROUTES,
   route('GET', '/api/v1/events', events),
   route('GET', '/api/v1/openapi.json', () => ok(OPENAPI)),
   route('GET', '/metrics', metrics, 'metrics'),

@@ -21,12 +21,31 @@ describe('redactConfig', () => {
     expect(r.access.secrets).toEqual(['***', '***']);
     expect(r.access.keys).toEqual([{ key: '***', app: 'live' }]);
     expect(r.webhooks.secret).toBe('***');
-    expect(r.webhooks.url).toBe('https://***@hooks.example/x?y=1');
+    expect(r.webhooks.url).toBe('https://***@hooks.example/x?y=***');
     expect(r.webhooks.events.publish).toBe('http://***@127.0.0.1/p');
     expect(r.webhooks.events.stop).toBe('http://127.0.0.1/s');
     expect(r.rtmp).toEqual(config.rtmp);
     expect(config.api.token).toBe('api-token-0123456789');
     expect(config.access.keys[0].key).toBe('k1');
+  });
+
+  it('masks stream keys and tokens in relay URLs and exec hook arguments', () => {
+    const config = validateConfig({
+      relays: {
+        push: [{ app: 'live', url: 'rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl' }],
+        pull: [{ app: 'live', name: 'in', urls: ['rtmps://origin.example/live/cam?token=s3cret'] }],
+        edge: { live: { origins: ['rtmp://u:p@origin.example/live'] } },
+      },
+      apps: {
+        live: {
+          transcode: { exec: [{ args: ['-i', '{input}', '-f', 'flv', 'rtmp://cdn.example/app/SECRETKEY'] }] },
+        },
+      },
+    });
+    const text = JSON.stringify(redactConfig(config));
+    for (const secret of ['abcd-efgh-ijkl', 's3cret', 'u:p@', 'SECRETKEY'])
+      expect(text).not.toContain(secret);
+    expect(text).toContain('rtmp://a.rtmp.youtube.com/live2/***');
   });
 
   it('absent secrets stay absent', () => {

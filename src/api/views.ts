@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import type { Session } from '../core/sessions.js';
 import type { Stream } from '../core/stream.js';
+import { redactUrl } from '../relay/urls.js';
 import type { Rates } from './rates.js';
 
 /** The package version (package.json sits two levels up from both src/api and dist/api). */
@@ -16,9 +17,9 @@ export const VERSION: string = (() => {
 
 export const REDACTED = '***';
 
-/** `user:password@` in a URL replaced, so a webhook URL carrying credentials does not leak them. */
-function redactUrl(url: string | undefined): string | undefined {
-  return url?.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@?#]*@/i, `$1${REDACTED}@`);
+/** A URL with credentials masked (user:password, query values; with `keyInPath`, the last path segment). */
+function redactOptional(url: string | undefined, keyInPath = false): string | undefined {
+  return url === undefined ? undefined : redactUrl(url, keyInPath);
 }
 
 /** The config with every secret replaced by `***` (their count and presence stay visible). */
@@ -27,9 +28,18 @@ export function redactConfig(config: Config): Config {
   c.access.secrets = c.access.secrets.map(() => REDACTED);
   c.access.keys = c.access.keys.map((k) => ({ ...k, key: REDACTED }));
   if (c.webhooks.secret !== undefined) c.webhooks.secret = REDACTED;
-  c.webhooks.url = redactUrl(c.webhooks.url);
+  c.webhooks.url = redactOptional(c.webhooks.url);
   for (const k of Object.keys(c.webhooks.events) as Array<keyof Config['webhooks']['events']>) {
-    c.webhooks.events[k] = redactUrl(c.webhooks.events[k]);
+    c.webhooks.events[k] = redactOptional(c.webhooks.events[k]);
+  }
+  // relay destinations and sources carry stream keys (rtmp://a.rtmp.youtube.com/live2/KEY) and tokens
+  c.relays.push = c.relays.push.map((p) => ({ ...p, url: redactUrl(p.url, true) }));
+  c.relays.pull = c.relays.pull.map((p) => ({ ...p, urls: p.urls.map((u) => redactUrl(u, true)) }));
+  for (const e of Object.values(c.relays.edge)) e.origins = e.origins.map((u) => redactUrl(u));
+  for (const app of Object.values(c.apps)) {
+    for (const hook of app.transcode?.exec ?? []) {
+      hook.args = hook.args.map((a) => (a.includes('://') ? redactUrl(a, true) : a));
+    }
   }
   if (c.api.token !== undefined) c.api.token = REDACTED;
   return c;

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { accessSectionSchema, appAccessShape } from '../access/schema.js';
 import { backupIngestSchema } from '../failover/schema.js';
+import { relaysSchema } from '../relay/schema.js';
+import { appTranscodeSchema, transcodeSectionSchema } from '../transcode/schema.js';
 import { webhooksSchema } from '../webhooks/schema.js';
 
 /**
@@ -11,7 +13,7 @@ const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().min(0);
 
 export const appSchema = z
-  .strictObject({ ...appAccessShape, backup: backupIngestSchema })
+  .strictObject({ ...appAccessShape, backup: backupIngestSchema, transcode: appTranscodeSchema.optional() })
   .describe('Per-application settings; the app is the first path segment (`rtmp://host/<app>/<stream>`).');
 
 const listener = (what: string, defaultPort: number) =>
@@ -230,6 +232,7 @@ export const configSchema = z.strictObject({
   shutdownTimeoutMs: ms.default(4_000).describe('Longest graceful shutdown before connections are cut.'),
   access: accessSectionSchema,
   webhooks: webhooksSchema,
+  transcode: transcodeSectionSchema,
   tls: z
     .strictObject({
       certFile: z.string().min(1).optional().describe('PEM certificate (chain) for RTMPS and HTTPS/WSS.'),
@@ -330,6 +333,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Prometheus metrics.'),
+  relays: relaysSchema,
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -2,15 +2,19 @@
  * Server events: one typed bus that the API's event stream (SSE), webhooks and logs listen to. Emitting never
  * throws into the emitter: a failing listener is isolated.
  */
-export type ServerEventType =
-  | 'connect'
-  | 'publish'
-  | 'unpublish'
-  | 'play'
-  | 'stop'
-  | 'kick'
-  | 'record-done'
-  | 'source-switch';
+export const SERVER_EVENT_TYPES = [
+  'connect',
+  'publish',
+  'unpublish',
+  'play',
+  'stop',
+  'kick',
+  'record-done',
+  /** backup ingest: the source feeding a stream changed (`extra.active`: primary, backup or null) */
+  'source-switch',
+] as const;
+
+export type ServerEventType = (typeof SERVER_EVENT_TYPES)[number];
 
 export interface ServerEvent {
   type: ServerEventType;

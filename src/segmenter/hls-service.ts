@@ -17,6 +17,29 @@ export interface HlsStream {
   format: 'fmp4' | 'mpegts';
 }
 
+/**
+ * Adaptive bitrate for streams with renditions (set by the transcoder, src/transcode): the source's `index.m3u8`
+ * answers a multivariant playlist and its `index.mpd` lists every rendition.
+ */
+export interface AbrPlaylists {
+  /** app/name has a ladder: its index.m3u8 / index.mpd list the renditions */
+  hasRenditions(app: string, name: string): boolean;
+  /** app/name is a rendition that is not live yet; an on-demand ladder is started. true while it is coming */
+  demand(app: string, name: string): boolean;
+  /**
+   * the multivariant playlist (variant URIs get `query(stream)`: credentials or a media token), or undefined when
+   * no rendition is ready in time
+   */
+  multivariant(app: string, name: string, query: (stream: string) => string): Promise<string | undefined>;
+  /** the MPD; `query(stream)` is added to the segment URIs of that stream (a media token) */
+  mpd(
+    app: string,
+    name: string,
+    timeUrl: string,
+    query: (stream: string) => string,
+  ): Promise<string | undefined>;
+}
+
 interface Entry extends HlsStream {
   sub: Subscriber;
   stream: Stream;
@@ -31,6 +54,8 @@ interface Entry extends HlsStream {
  */
 export class HlsService {
   private readonly entries = new Map<string, Entry>();
+  /** multivariant playlists and ABR MPDs, when transcoding is configured */
+  abr: AbrPlaylists | undefined;
 
   constructor(
     private readonly config: Config,

@@ -195,3 +195,23 @@ export function rawSetChunkSize(value: number): Buffer {
   body.writeUInt32BE(value >>> 0, 0);
   return fmt0Chunk(2, MessageType.SetChunkSize, 4, body);
 }
+
+/** Close reasons an RTMP connection may end with when fed garbage: errors.ts codes and peer-closed. */
+export const RTMP_ERROR_REASONS: ReadonlySet<string> = new Set([
+  'peer-closed',
+  'RTMP_BAD_VERSION',
+  'RTMP_HANDSHAKE_TIMEOUT',
+  'RTMP_HANDSHAKE_FAILED',
+  'RTMP_BAD_CHUNK_SIZE',
+  'RTMP_MESSAGE_TOO_LARGE',
+  'RTMP_BUFFER_LIMIT',
+  'RTMP_BAD_CHUNK_HEADER',
+  'RTMP_TOO_MANY_CHUNK_STREAMS',
+  'RTMP_BAD_COMMAND',
+  'RTMP_PROTOCOL',
+  'AMF_TRUNCATED',
+  'AMF_BAD_MARKER',
+  'AMF_TOO_DEEP',
+  'AMF_TOO_LONG',
+  'AMF_BAD_REFERENCE',
+]);

@@ -7,7 +7,14 @@ import { encodeMessage } from '../../src/protocols/rtmp/chunk-encoder.js';
 import { command } from '../../src/protocols/rtmp/commands.js';
 import { MessageType } from '../../src/protocols/rtmp/message.js';
 import { parseRtmpUrl, RtmpClient } from '../../src/servers/rtmp/rtmp-client.js';
-import { fmt0Chunk, RawRtmp, rawSetChunkSize, waitFor, within } from '../helpers/raw-rtmp.js';
+import {
+  fmt0Chunk,
+  RawRtmp,
+  RTMP_ERROR_REASONS,
+  rawSetChunkSize,
+  waitFor,
+  within,
+} from '../helpers/raw-rtmp.js';
 import { closedReasons, startTestServer, type TestServer } from '../helpers/server.js';
 import { ffmpegPublish, hasTool, media, run, stop } from '../helpers/tools.js';
 
@@ -18,26 +25,8 @@ const PING_INTERVAL_MS = 500;
 const PING_TIMEOUT_MS = 1500;
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 
-/** Close reasons a connection may legitimately end with when fed garbage (errors.ts codes + peer-closed). */
-const KNOWN_REASONS = new Set([
-  'peer-closed',
-  'RTMP_BAD_VERSION',
-  'RTMP_HANDSHAKE_TIMEOUT',
-  'RTMP_HANDSHAKE_FAILED',
-  'RTMP_BAD_CHUNK_SIZE',
-  'RTMP_MESSAGE_TOO_LARGE',
-  'RTMP_BUFFER_LIMIT',
-  'RTMP_BAD_CHUNK_HEADER',
-  'RTMP_TOO_MANY_CHUNK_STREAMS',
-  'RTMP_BAD_COMMAND',
-  'RTMP_PROTOCOL',
-  'AMF_TRUNCATED',
-  'AMF_BAD_MARKER',
-  'AMF_TOO_DEEP',
-  'AMF_TOO_LONG',
-  'AMF_BAD_REFERENCE',
-  'unknown-app',
-]);
+/** Close reasons a connection may legitimately end with when fed garbage. */
+const KNOWN_REASONS = new Set([...RTMP_ERROR_REASONS, 'unknown-app']);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

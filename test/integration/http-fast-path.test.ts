@@ -44,7 +44,8 @@ describe('HTTP media fast path and the hand-off to node:http', () => {
 
   it('answers pipelined GET and HEAD in order on one keep-alive connection', async () => {
     const c = await RawHttp.open(t.httpPort);
-    c.write(get(pl) + get(`/live/fp/${seg}`) + `HEAD /live/fp/${seg} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const head = `HEAD /live/fp/${seg} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    c.write([get(pl), get(`/live/fp/${seg}`), head].join(''));
     const a = await c.read();
     const b = await c.read();
     const h = await c.read({ head: true });

@@ -148,6 +148,7 @@ export class RtmpClientSession {
       case MessageType.Audio:
       case MessageType.Video:
       case MessageType.DataAmf0:
+      case MessageType.Aggregate: // SRS and FMS send these; Ingest splits them (RTMP 1.0 §7.1.6)
         return this.o.handler.onMedia(msg);
       case MessageType.CommandAmf0:
         return this.onCommand(decodeAmf0(msg.payload));

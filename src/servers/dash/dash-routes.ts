@@ -78,6 +78,10 @@ function serveDashFile(
   { app, name, file, rep, which }: { app: string; name: string; file: string; rep?: string; which?: string },
   token: string | undefined,
 ): void {
+  const abr = d.hls.abr;
+  if (file === 'index.mpd' && d.config.hls.segmentFormat === 'fmp4' && d.config.hls.dash) {
+    if (abr?.hasRenditions(app, name)) return serveAbrMpd(req, res, d, app, name, token);
+  }
   const h = d.hls.get(app, name);
   if (h?.format !== 'fmp4' || !d.config.hls.dash) {
     plain(res, d.config, 404, `stream ${app}/${name} not found\n`);
@@ -168,6 +172,36 @@ function streamOpenSegment(
     clearTimeout(timer);
   });
   pump();
+}
+
+/**
+ * A source with renditions (src/transcode): one video AdaptationSet with a Representation per rendition, whose
+ * segments are the renditions' own (`../{stream}_{name}/dash/v/...`), each with a media token for its path when the
+ * app needs one (the MPD request itself passed the access check).
+ */
+function serveAbrMpd(
+  req: IncomingMessage,
+  res: ServerResponse,
+  d: DashRouteDeps,
+  app: string,
+  name: string,
+  token: string | undefined,
+): void {
+  const host = req.headers.host ?? `127.0.0.1`;
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const gate = d.gate;
+  const query = (stream: string) => (token && gate ? `${MEDIA_TOKEN_PARAM}=${gate.issue(app, stream)}` : '');
+  void d.hls.abr?.mpd(app, name, `${scheme}://${host}/time`, query).then((mpd) => {
+    if (res.writableEnded || res.destroyed) return;
+    if (!mpd)
+      return plain(res, d.config, 503, 'the first segment is not ready yet\n', { 'Retry-After': '1' });
+    res.writeHead(200, {
+      'Access-Control-Allow-Origin': d.config.http.allowOrigin,
+      'Content-Type': 'application/dash+xml',
+      'Cache-Control': 'max-age=1',
+    });
+    res.end(req.method === 'HEAD' ? undefined : mpd);
+  });
 }
 
 /** Dynamic MPD with a SegmentTimeline (ms) over the segments in the window; $Number$ is the HLS MSN. */

@@ -91,6 +91,9 @@ export function serveHls(ex: HttpExchange, d: HlsRouteDeps): boolean {
     if (gate.verify(app, name, url.searchParams.get(MEDIA_TOKEN_PARAM)))
       serveFile(ex, d, app, name, file_, undefined);
     else forbidden(ex, d.config, 'missing or expired media token');
+  } else if (gate.verify(app, name, url.searchParams.get(MEDIA_TOKEN_PARAM))) {
+    // a variant playlist linked from an allowed multivariant playlist: its media token is the credential
+    serveFile(ex, d, app, name, file_, gate.issue(app, name));
   } else {
     void gate.playlist('hls', ex.ip, app, name, url.searchParams).then((a) => {
       if (ex.finished) return;
@@ -121,8 +124,14 @@ function serveFile(
   f: HlsFile,
   token: string | undefined,
 ): void {
+  const abr = d.hls.abr;
+  if (f.file === 'index.m3u8' && abr?.hasRenditions(app, name)) return serveMultivariant(ex, d, app, name);
   const h = d.hls.get(app, name);
-  if (!h) return notFound(ex, d.config, `stream ${app}/${name}`);
+  if (!h) {
+    // a rendition of an on-demand ladder that is starting: "not ready yet" rather than "not found"
+    if (f.file === 'index.m3u8' && abr?.demand(app, name)) return notReady(ex, d.config);
+    return notFound(ex, d.config, `stream ${app}/${name}`);
+  }
   if (f.file === 'index.m3u8') {
     servePlaylist(ex, h, d.config, token);
   } else if (f.file === 'init.mp4') {
@@ -140,6 +149,28 @@ function serveFile(
   } else {
     servePart(ex, h, Number(f.partMsn), Number(f.partIdx), d.config);
   }
+}
+
+/**
+ * A source with renditions (src/transcode): its index.m3u8 is the multivariant playlist. Variant URIs carry the
+ * request's credentials (key, signature, ...), since each variant playlist is checked for its own path.
+ */
+function serveMultivariant(ex: HttpExchange, d: HlsRouteDeps, app: string, name: string): void {
+  const creds = new URLSearchParams();
+  for (const [k, v] of ex.target.searchParams) {
+    if (!k.startsWith('_HLS_') && k !== MEDIA_TOKEN_PARAM) creds.append(k, v);
+  }
+  // behind the gate, each variant gets a media token for its own stream (a signature covers one name only)
+  const gate = d.gate?.required(app) ? d.gate : undefined;
+  const query = gate
+    ? (stream: string) => `${MEDIA_TOKEN_PARAM}=${gate.issue(app, stream)}`
+    : () => creds.toString();
+  void d.hls.abr?.multivariant(app, name, query).then((text) => {
+    if (ex.finished) return;
+    if (!text) return notReady(ex, d.config);
+    const h = headers(d.config, 'Content-Type', 'application/vnd.apple.mpegurl', 'Cache-Control', 'no-cache');
+    ex.respond(200, h, text);
+  });
 }
 
 function notReady(ex: HttpExchange, config: Config): void {

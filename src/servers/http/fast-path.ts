@@ -27,6 +27,8 @@ export interface FastPathOptions {
   /** give the socket to node:http; `pending` holds bytes read and not consumed */
   handOff(socket: Socket): void;
   onReject(reason: string): void;
+  /** an idle keep-alive connection was closed */
+  onIdle(): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -68,14 +70,22 @@ class FastConnection implements FastPathConnection {
   private inFlight: FastExchange | undefined;
   private draining = false;
   private gone = false;
+  /** responses are queued in the socket beyond its high-water mark: read no more requests until it drains */
+  private waitingDrain = false;
+  private headTimer: NodeJS.Timeout | undefined;
 
   private readonly onData = (chunk: Buffer) => {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    if (this.inFlight) {
+    if (this.inFlight || this.waitingDrain) {
       // pipelined requests wait for the response in flight; bound what they may buffer
       if (this.pending.length > 2 * this.opts.maxHeadBytes) this.reject('pipeline-flood');
       return;
     }
+    this.drain();
+  };
+  private readonly onDrain = () => {
+    this.waitingDrain = false;
+    this.socket.resume();
     this.drain();
   };
   private readonly onEnd = () => {
@@ -83,12 +93,15 @@ class FastConnection implements FastPathConnection {
   };
   private readonly onClose = () => {
     this.gone = true;
+    clearTimeout(this.headTimer);
     this.inFlight?.abort();
   };
   private readonly onError = () => this.socket.destroy();
   private readonly onTimeout = () => {
-    // a held blocking reload has its own deadline; otherwise the connection is idle or trickling a head
-    if (!this.inFlight) this.socket.destroy();
+    // a held blocking reload has its own deadline (and a partial head its own timer): the connection is idle
+    if (this.inFlight || this.headSince !== 0) return;
+    this.opts.onIdle();
+    this.socket.destroy();
   };
 
   constructor(
@@ -110,12 +123,15 @@ class FastConnection implements FastPathConnection {
     if (this.draining) return;
     this.draining = true;
     try {
-      while (!this.inFlight && !this.gone && this.pending.length > 0) {
+      while (!this.inFlight && !this.gone && !this.waitingDrain && this.pending.length > 0) {
         const r = parseRequestHead(this.pending, this.opts.maxHeadBytes, this.scanned);
         if (r.kind === 'partial') {
           this.scanned = this.pending.length;
-          if (this.headSince === 0) this.headSince = Date.now();
-          else if (Date.now() - this.headSince > this.opts.headTimeoutMs) this.reject('head-timeout');
+          if (this.headSince === 0) {
+            // slow-loris: the whole head within headTimeoutMs, however the bytes trickle in
+            this.headSince = Date.now();
+            this.headTimer = setTimeout(() => this.reject('head-timeout'), this.opts.headTimeoutMs);
+          }
           return;
         }
         if (r.kind === 'unsupported') return this.handOff();
@@ -124,6 +140,7 @@ class FastConnection implements FastPathConnection {
         this.pending = this.pending.length === r.head.length ? EMPTY : this.pending.subarray(r.head.length);
         this.scanned = 0;
         this.headSince = 0;
+        clearTimeout(this.headTimer);
         const ex = new FastExchange(this, r.head, target);
         this.inFlight = ex;
         this.opts.serve(ex);
@@ -141,12 +158,21 @@ class FastConnection implements FastPathConnection {
       this.socket.end();
       return;
     }
+    // a client that pipelines and does not read: stop reading its requests until it takes our answers
+    if (this.socket.writableNeedDrain) {
+      this.waitingDrain = true;
+      this.socket.pause();
+      this.socket.once('drain', this.onDrain);
+      return;
+    }
     this.drain();
   }
 
   private reject(reason: string): void {
+    if (this.gone) return;
     this.opts.onReject(reason);
     this.gone = true;
+    clearTimeout(this.headTimer);
     const status = reason === 'head-timeout' ? 408 : 400;
     this.socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
@@ -163,6 +189,8 @@ class FastConnection implements FastPathConnection {
     s.off('error', this.onError);
     s.setTimeout(0);
     s.off('timeout', this.onTimeout);
+    s.off('drain', this.onDrain);
+    clearTimeout(this.headTimer);
     s.pause();
     if (this.pending.length > 0) s.unshift(this.pending);
     this.pending = EMPTY;

@@ -86,6 +86,7 @@ export class HttpServer {
       serve: (ex) => serveHls(ex, { config: this.deps.config, hls, gate: this.deps.gate }),
       handOff: (socket) => server.emit('connection', socket),
       onReject: (reason) => this.deps.counters.inc('http_rejected', reason),
+      onIdle: () => this.deps.counters.inc('http_idle_closed'),
     };
     // allowHalfOpen as node:http's own listener has it, so handed-off sockets behave the same
     const onSocket = (s: Socket) => {
@@ -115,6 +116,8 @@ export class HttpServer {
     this.listener = listener;
     server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     server.on('clientError', (err, socket) => {
+      // node:http reports an error again for bytes that arrive after the first one: count a connection once
+      if (socket.destroyed || socket.writableEnded) return;
       const code = (err as NodeJS.ErrnoException).code ?? 'bad-request';
       this.deps.counters.inc('http_rejected', code);
       const status = CLIENT_ERROR_STATUS[code] ?? 400;

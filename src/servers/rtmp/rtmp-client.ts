@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { AmfObject } from '../../formats/amf/types.js';
 import { RtmpClientSession } from '../../protocols/rtmp/client-session.js';
 import type { RtmpMessage } from '../../protocols/rtmp/message.js';
@@ -9,21 +10,28 @@ export interface RtmpUrl {
   app: string;
   name: string;
   tcUrl: string;
+  /** rtmps:// (RTMP inside TLS) */
+  secure?: boolean;
 }
 
-/** rtmp://host[:port]/app/name -> parts (app may contain '/', as ffmpeg splits it: protocol brief §1.5). */
+/**
+ * rtmp[s]://host[:port]/app/name -> parts (app may contain '/', as ffmpeg splits it: protocol brief §1.5).
+ * rtmps:// defaults to port 443 (CDN ingests), rtmp:// to 1935.
+ */
 export function parseRtmpUrl(url: string): RtmpUrl {
   const u = new URL(url);
-  if (u.protocol !== 'rtmp:') throw new Error(`not an rtmp:// URL: ${url}`);
+  if (u.protocol !== 'rtmp:' && u.protocol !== 'rtmps:') throw new Error(`not an rtmp:// URL: ${url}`);
+  const secure = u.protocol === 'rtmps:';
   const parts = u.pathname.replace(/^\/+/, '').split('/');
   const name = parts.pop() ?? '';
   const app = parts.join('/');
   return {
     host: u.hostname,
-    port: u.port ? Number(u.port) : 1935,
+    port: u.port ? Number(u.port) : secure ? 443 : 1935,
     app,
     name: name + u.search,
-    tcUrl: `rtmp://${u.host}/${app}`,
+    tcUrl: `${u.protocol}//${u.host}/${app}`,
+    secure,
   };
 }
 
@@ -31,6 +39,14 @@ export interface RtmpClientEvents {
   onMedia?: (msg: RtmpMessage) => void;
   onStatus?: (info: AmfObject) => void;
   onClose?: () => void;
+}
+
+export interface RtmpClientOptions {
+  digest?: boolean;
+  /** chunk size announced and sent with after the handshake (default 4096) */
+  outChunkSize?: number;
+  /** rtmps:// only: certificate checks (default: verify against the system CAs) */
+  tls?: { rejectUnauthorized?: boolean; ca?: string | Buffer };
 }
 
 /** A minimal RTMP client over a TCP socket: connect, then play or publish one stream. */
@@ -43,7 +59,7 @@ export class RtmpClient {
   constructor(
     private readonly url: RtmpUrl,
     private readonly events: RtmpClientEvents = {},
-    opts: { digest?: boolean } = {},
+    opts: RtmpClientOptions = {},
   ) {
     let onReady!: () => void;
     let onFail!: (e: Error) => void;
@@ -51,9 +67,19 @@ export class RtmpClient {
       onReady = res;
       onFail = rej;
     });
-    this.socket = connect({ host: url.host, port: url.port, noDelay: true });
+    this.socket = url.secure
+      ? tlsConnect({
+          host: url.host,
+          port: url.port,
+          servername: isIP(url.host) ? undefined : url.host,
+          rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,
+          ca: opts.tls?.ca,
+        })
+      : connect({ host: url.host, port: url.port, noDelay: true });
+    if (url.secure) this.socket.setNoDelay(true);
     this.session = new RtmpClientSession({
       digest: opts.digest,
+      outChunkSize: opts.outChunkSize,
       send: (b) => this.socket.write(b),
       handler: {
         onReady: () => onReady(),
@@ -64,7 +90,7 @@ export class RtmpClient {
         onMedia: (m) => events.onMedia?.(m),
       },
     });
-    this.socket.on('connect', () => this.session.start());
+    this.socket.on(url.secure ? 'secureConnect' : 'connect', () => this.session.start());
     this.socket.on('data', (b: Buffer) => {
       try {
         this.session.push(b);
