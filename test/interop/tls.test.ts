@@ -362,3 +362,70 @@ describe.skipIf(!hasOpenssl())('bad TLS configuration refuses start-up', () => {
     expect(r.stdout).not.toContain('Tidecast is running');
   });
 });
+
+describe.skipIf(!tools)('signed URLs over RTMPS and HTTPS (ffmpeg, ffprobe)', () => {
+  const secret = 'rtmps-signing-secret-0123456789';
+  let dir: string;
+  let t: TestServer;
+  const pubs: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tidecast-tls-signed-'));
+    const cert = makeTestCert(dir, { name: 'server' });
+    t = await startTestServer({
+      rtmps: { enabled: true, port: 0 },
+      https: { enabled: true, port: 0 },
+      tls: { certFile: cert.certFile, keyFile: cert.keyFile, watch: false },
+      access: { secrets: [secret] },
+      apps: { live: { publish: 'signed', play: 'signed' } },
+      hls: { targetDuration: 1 },
+    });
+  });
+  afterAll(async () => {
+    for (const p of pubs) await stop(p);
+    await t?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const signedQuery = async (path: string, expiresIn = 300) => {
+    const { signUrl } = await import('../../src/access/signed-url.js');
+    const u = signUrl({ secret, path, expires: Math.floor(Date.now() / 1000) + expiresIn });
+    return u.slice(u.indexOf('?'));
+  };
+
+  it('ffmpeg publishes over rtmps:// with a signed URL; a tampered or expired one is refused and counted', async () => {
+    const port = t.server.ports.rtmps!;
+    const good = await signedQuery('/live/sig');
+    const tampered = good.replace(/token=(.)/, (_m, c: string) => `token=${c === 'A' ? 'B' : 'A'}`);
+    const expired = await signedQuery('/live/sig2', -10);
+    const bad = ffmpegPublish(`rtmps://127.0.0.1:${port}/live/sig${tampered}`, media('h264-aac-360p.flv'));
+    const old = ffmpegPublish(`rtmps://127.0.0.1:${port}/live/sig2${expired}`, media('h264-aac-360p.flv'));
+    pubs.push(bad, old);
+    await until(() => bad.exitCode !== null && old.exitCode !== null, 20_000, 'refused publishers exit');
+    expect(bad.exitCode).not.toBe(0);
+    expect(t.server.counters.get('publish_rejected', 'bad-signature')).toBeGreaterThanOrEqual(1);
+    expect(t.server.counters.get('publish_rejected', 'expired-signature')).toBeGreaterThanOrEqual(1);
+    const ok = ffmpegPublish(`rtmps://127.0.0.1:${port}/live/sig${good}`, media('h264-aac-360p.flv'));
+    pubs.push(ok);
+    await t.waitLive('live', 'sig', 20_000);
+    expect(t.server.registry.get('live', 'sig')?.publisher?.protocol).toBe('rtmps');
+  });
+
+  it('ffprobe plays HLS over https:// only with a signed URL', async () => {
+    const base = `https://127.0.0.1:${t.server.ports.https}/live/sig/index.m3u8`;
+    const probe = (url: string) =>
+      run(
+        'ffprobe',
+        ['-v', 'error', '-tls_verify', '0', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', url],
+        30_000,
+      );
+    const denied = await probe(base);
+    expect(denied.code).not.toBe(0);
+    let r = await probe(`${base}${await signedQuery('/live/sig')}`);
+    for (let i = 0; i < 5 && !r.stdout.includes('h264'); i++) {
+      await new Promise((res) => setTimeout(res, 1000));
+      r = await probe(`${base}${await signedQuery('/live/sig')}`);
+    }
+    expect(r.stdout).toContain('h264');
+  });
+});
