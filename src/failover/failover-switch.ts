@@ -123,10 +123,7 @@ export class FailoverSwitch implements Publisher {
     if (g.videoHeader) head.push(g.videoHeader);
     if (g.audioHeader) head.push(g.audioHeader);
     this.forward([...head, ...frames]);
-    this.onSwitch(
-      s.role,
-      previous ? `${previous.role}-${previous.live ? 'stalled' : 'ended'}` : 'first-source',
-    );
+    this.onSwitch(s.role, switchReason(previous, s, this.opts.stallMs));
   }
 
   private rebase(pub: Stream, f: Frame): Frame {
@@ -202,4 +199,13 @@ export class FailoverSwitch implements Publisher {
     for (const s of this.sources.values()) this.registry.unsubscribe(s.stream, s.sub);
     this.sources.clear();
   }
+}
+
+/** Why the switch moved from `previous` to `next` (for the event and the log). */
+function switchReason(previous: Source | undefined, next: Source, stallMs: number): string {
+  if (!previous) return 'first-source';
+  if (!previous.live) return `${previous.role}-ended`;
+  const previousFresh = Date.now() - previous.lastFrameAt < stallMs;
+  if (previousFresh && next.role === 'primary') return 'primary-returned';
+  return `${previous.role}-stalled`;
 }
