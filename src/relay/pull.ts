@@ -5,6 +5,7 @@ import { backoffDelay, STABLE_CONNECTION_MS } from './backoff.js';
 import type { RelayDeps } from './deps.js';
 import { openSource, type RelaySource } from './sources.js';
 import { hostOf, redactUrl } from './urls.js';
+import { hasViewerLease } from './viewer-lease.js';
 
 export type PullState = 'idle' | 'connecting' | 'live' | 'backoff' | 'stopped';
 export type PullKind = 'static' | 'edge';
@@ -90,8 +91,11 @@ export class PullRelay implements Publisher {
     if (this.state === 'idle') this.connect();
   }
 
+  /** `always`, or someone watches: a player, or HLS/DASH viewers (their lease, see viewer-lease.ts) */
   private wanted(): boolean {
-    return this.mode === 'always' || this.deps.registry.playerCount(this.app, this.name) > 0;
+    const { registry } = this.deps;
+    if (this.mode === 'always' || registry.playerCount(this.app, this.name) > 0) return true;
+    return hasViewerLease(registry.get(this.app, this.name));
   }
 
   /** The last player left: stop after the grace period unless one comes back. */
@@ -129,9 +133,13 @@ export class PullRelay implements Publisher {
     a.timer.unref();
   }
 
-  /** No media soon enough (an origin that does not have the stream), or it stopped coming. */
+  /**
+   * No media soon enough (an origin that does not have the stream), or it stopped coming. Also notices when an
+   * on-demand pull is no longer watched without a last player leaving (HLS/DASH viewers' lease expired).
+   */
   private check(a: Attempt): void {
     if (this.attempt !== a) return;
+    if (this.mode === 'on-demand' && !this.graceTimer && !this.wanted()) this.onIdle();
     const now = Date.now();
     if (a.liveAt === undefined) {
       if (now - a.startedAt > this.deps.firstMediaTimeoutMs) this.onEnd(a, 'no-media', true);

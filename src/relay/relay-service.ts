@@ -10,6 +10,7 @@ import { PullRelay, type PullView } from './pull.js';
 import { PushRelay, type PushSessionView } from './push.js';
 import type { EdgeConfig, PullConfig, PushConfig, RelaysConfig } from './schema.js';
 import { expandTemplate, originUrl, redactUrl } from './urls.js';
+import { pulledOnDemand } from './viewer-lease.js';
 
 export interface PushRule {
   id: string;
@@ -62,7 +63,7 @@ const keyInPath = (template: string) => !/\{name\}[^/]*$/.test(template.split('?
  * static pulls (PullRelay publishers, `always` from start-up or `on-demand`), and edge apps (a play for a stream
  * that is not live opens one on-demand pull over the origins, shared by every local player; a local publish is
  * forwarded to the origins when configured). Everything goes through the registry's hooks: core has no relay
- * special cases.
+ * special cases. HLS/DASH viewers play through a viewer lease (viewer-lease.ts), a subscriber like any player.
  */
 export class RelayService {
   private readonly deps: RelayDeps;
@@ -217,16 +218,12 @@ export class RelayService {
 
   // --- pulls ---
 
+  /** A player (or HLS/DASH viewers' lease, see viewer-lease.ts) on a path that is not live. */
   private onDemand(stream: Stream): void {
-    if (this.closed || isInternalStreamName(stream.name)) return;
+    if (this.closed || !pulledOnDemand(this.relays, stream.app, stream.name)) return;
     const active = this.pulls.get(stream.path);
     if (active && active.state !== 'stopped') return;
-    const stat = this.staticPulls.get(stream.path);
-    if (stat) {
-      if (stat.mode === 'on-demand') this.startPull(stat.app, stat.name, 'static');
-      return;
-    }
-    if (this.edges.has(stream.app)) this.startPull(stream.app, stream.name, 'edge');
+    this.startPull(stream.app, stream.name, this.staticPulls.has(stream.path) ? 'static' : 'edge');
   }
 
   private startPull(app: string, name: string, kind: 'static' | 'edge'): void {

@@ -4,6 +4,7 @@ import type { Stream } from '../core/stream.js';
 import type { EndReason, Subscriber } from '../core/types.js';
 import type { Frame } from '../media/frame.js';
 import type { Logger } from '../observability/logger.js';
+import { ViewerLeases } from '../relay/viewer-lease.js';
 import { DiskWriter } from './disk-writer.js';
 import { renderStreamPlaylist } from './playlist-view.js';
 import { Segmenter } from './segmenter.js';
@@ -51,24 +52,39 @@ interface Entry extends HlsStream {
 /**
  * One segmenter per live stream, attached as a subscriber when the stream goes live (hls.enabled). When the
  * publisher leaves for good the playlist gets EXT-X-ENDLIST and is freed `hls.keepAfterEndMs` later.
+ *
+ * Streams pulled on demand (edge apps, static on-demand pulls) are wanted while HLS/DASH viewers request them:
+ * their requests hold a viewer lease (src/relay/viewer-lease.ts), and a playlist/MPD request for such a stream
+ * that is not live starts its pull and waits for the first segment (`demand`).
  */
 export class HlsService {
   private readonly entries = new Map<string, Entry>();
   /** multivariant playlists and ABR MPDs, when transcoding is configured */
   abr: AbrPlaylists | undefined;
+  /** only when some stream is pulled on demand */
+  private readonly leases: ViewerLeases | undefined;
+  /** requests waiting for a stream's segmenter to start (`demand`), called after each attach */
+  private readonly attachWaiters = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly config: Config,
     private readonly registry: StreamRegistry,
     private readonly log: Logger,
-  ) {}
+  ) {
+    if (ViewerLeases.needed(config.relays)) {
+      // a player reloads the playlist about once per target duration: three without a request and it is gone
+      this.leases = new ViewerLeases(registry, config.relays, 3 * config.hls.targetDuration * 1000);
+    }
+  }
 
   private sweepTimer: NodeJS.Timeout | undefined;
 
   start(): void {
     this.registry.onAnnounce((stream) => {
-      // a stream already being segmented keeps its segmenter across a reconnect, whatever startOn says
-      if (this.config.hls.startOn === 'publish' || this.entries.has(stream.path)) this.attach(stream);
+      // a stream already being segmented keeps its segmenter across a reconnect, whatever startOn says; one that
+      // HLS/DASH viewers are waiting for starts at once
+      const wanted = this.entries.has(stream.path) || this.leases?.has(stream.app, stream.name);
+      if (this.config.hls.startOn === 'publish' || wanted) this.attach(stream);
     });
     if (this.config.hls.startOn === 'request') {
       this.sweepTimer = setInterval(() => this.sweepIdle(), 1000);
@@ -83,8 +99,12 @@ export class HlsService {
     return { streams: this.entries.size, segments };
   }
 
-  /** The HLS/DASH state of a stream; with startOn 'request' the first request starts its segmenter. */
+  /**
+   * The HLS/DASH state of a stream; with startOn 'request' the first request starts its segmenter. Every HLS/DASH
+   * request comes here: it renews the stream's viewer lease.
+   */
   get(app: string, name: string): HlsStream | undefined {
+    this.leases?.touch(app, name);
     const path = `${app}/${name}`;
     let e = this.entries.get(path);
     if (!e && this.config.hls.startOn === 'request') {
@@ -96,6 +116,57 @@ export class HlsService {
     }
     if (e) e.lastAccess = Date.now();
     return e;
+  }
+
+  /**
+   * A playlist/MPD request for a stream that is not live here. When it is pulled on demand, this is a play: its
+   * viewer lease makes the pull start, and the request waits until `ready` (the first segment) or for at most the
+   * first-media timeout plus two target durations; resolves with the stream's state then, or undefined. Returns
+   * undefined at once when the stream is live or nothing would bring it (answer from `get` right away).
+   */
+  demand(
+    app: string,
+    name: string,
+    ready: (h: HlsStream) => boolean,
+    onAbort: (cb: () => void) => void,
+  ): Promise<HlsStream | undefined> | undefined {
+    if (!this.leases || this.registry.get(app, name)?.live) return undefined;
+    const release = this.leases.hold(app, name);
+    if (!release) return undefined;
+    const path = `${app}/${name}`;
+    const timeoutMs = this.config.relays.firstMediaTimeoutMs + 2 * this.config.hls.targetDuration * 1000;
+    return new Promise((resolve) => {
+      let done = false;
+      let offStore: (() => void) | undefined;
+      const waiters = this.attachWaiters.get(path) ?? new Set<() => void>();
+      this.attachWaiters.set(path, waiters);
+      const finish = (h: HlsStream | undefined) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        offStore?.();
+        waiters.delete(watch);
+        if (waiters.size === 0 && this.attachWaiters.get(path) === waiters) this.attachWaiters.delete(path);
+        release();
+        resolve(h);
+      };
+      const isReady = (e: Entry) => !e.store.ended && ready(e);
+      // (re)attached: follow the current segmenter's store until it has what the request needs
+      const watch = () => {
+        offStore?.();
+        offStore = undefined;
+        const e = this.entries.get(path);
+        if (!e) return;
+        if (isReady(e)) return finish(e);
+        offStore = e.store.onChange(() => {
+          if (isReady(e)) finish(e);
+        });
+      };
+      waiters.add(watch);
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      onAbort(() => finish(undefined));
+      watch();
+    });
   }
 
   private sweepIdle(): void {
@@ -169,6 +240,8 @@ export class HlsService {
     }
     this.entries.set(path, entry);
     this.registry.subscribe(stream.app, stream.name, sub);
+    const waiters = this.attachWaiters.get(path);
+    if (waiters) for (const w of [...waiters]) w();
   }
 
   private free(path: string, keepStore = false): void {
@@ -185,6 +258,7 @@ export class HlsService {
 
   close(): void {
     clearInterval(this.sweepTimer);
+    this.leases?.close();
     for (const path of [...this.entries.keys()]) this.free(path);
   }
 }

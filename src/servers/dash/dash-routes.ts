@@ -83,24 +83,27 @@ function serveDashFile(
     if (abr?.hasRenditions(app, name)) return serveAbrMpd(req, res, d, app, name, token);
   }
   const h = d.hls.get(app, name);
+  const dash = d.config.hls.dash && d.config.hls.segmentFormat === 'fmp4';
+  if (file === 'index.mpd' && dash && (!h || h.store.ended)) {
+    // a stream pulled on demand (edge app) that is not live here: the pull starts and the request waits for it
+    const coming = d.hls.demand(app, name, hasDashSegment, (cb) => ex.onAbort(cb));
+    if (coming) {
+      void coming.then((ready) => {
+        if (res.writableEnded || res.destroyed) return;
+        const now = ready ?? d.hls.get(app, name);
+        if (now) serveStreamMpd(req, res, d, now, token);
+        else plain(res, d.config, 503, 'the first segment is not ready yet\n', { 'Retry-After': '1' });
+      });
+      return;
+    }
+  }
   if (h?.format !== 'fmp4' || !d.config.hls.dash) {
     plain(res, d.config, 404, `stream ${app}/${name} not found\n`);
     return;
   }
   const kind = rep === 'v' ? 'video' : 'audio';
   if (file === 'index.mpd') {
-    const host = req.headers.host ?? `127.0.0.1`;
-    const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-    const mpd = renderStreamMpd(h, d.config, `${scheme}://${host}/time`, token);
-    if (!mpd) plain(res, d.config, 503, 'the first segment is not ready yet\n', { 'Retry-After': '1' });
-    else {
-      res.writeHead(200, {
-        'Access-Control-Allow-Origin': d.config.http.allowOrigin,
-        'Content-Type': 'application/dash+xml',
-        'Cache-Control': 'max-age=1',
-      });
-      res.end(req.method === 'HEAD' ? undefined : mpd);
-    }
+    serveStreamMpd(req, res, d, h, token);
   } else if (which === 'init') {
     const bytes = h.store.dashInit?.[kind];
     if (bytes) sendMedia(ex, d.config, bytes, 'video/mp4');
@@ -127,6 +130,28 @@ function serveDashFile(
       plain(res, d.config, 404, 'segment not found\n');
     }
   }
+}
+
+/** An MPD can be rendered: a listed segment with its DASH fragments. */
+const hasDashSegment = (h: HlsStream) => h.store.listed.some((s) => s.dash);
+
+function serveStreamMpd(
+  req: IncomingMessage,
+  res: ServerResponse,
+  d: DashRouteDeps,
+  h: HlsStream,
+  token: string | undefined,
+): void {
+  const host = req.headers.host ?? `127.0.0.1`;
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const mpd = renderStreamMpd(h, d.config, `${scheme}://${host}/time`, token);
+  if (!mpd) return plain(res, d.config, 503, 'the first segment is not ready yet\n', { 'Retry-After': '1' });
+  res.writeHead(200, {
+    'Access-Control-Allow-Origin': d.config.http.allowOrigin,
+    'Content-Type': 'application/dash+xml',
+    'Cache-Control': 'max-age=1',
+  });
+  res.end(req.method === 'HEAD' ? undefined : mpd);
 }
 
 /**

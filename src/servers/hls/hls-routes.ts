@@ -127,11 +127,22 @@ function serveFile(
   const abr = d.hls.abr;
   if (f.file === 'index.m3u8' && abr?.hasRenditions(app, name)) return serveMultivariant(ex, d, app, name);
   const h = d.hls.get(app, name);
-  if (!h) {
+  if (f.file === 'index.m3u8' && (!h || h.store.ended)) {
     // a rendition of an on-demand ladder that is starting: "not ready yet" rather than "not found"
-    if (f.file === 'index.m3u8' && abr?.demand(app, name)) return notReady(ex, d.config);
-    return notFound(ex, d.config, `stream ${app}/${name}`);
+    if (!h && abr?.demand(app, name)) return notReady(ex, d.config);
+    // a stream pulled on demand (edge app) that is not live here: the pull starts and the request waits for it
+    const coming = d.hls.demand(app, name, hasMedia, (cb) => ex.onAbort(cb));
+    if (coming) {
+      void coming.then((ready) => {
+        if (ex.finished) return;
+        const now = ready ?? d.hls.get(app, name);
+        if (now) servePlaylist(ex, now, d.config, token);
+        else notReady(ex, d.config);
+      });
+      return;
+    }
   }
+  if (!h) return notFound(ex, d.config, `stream ${app}/${name}`);
   if (f.file === 'index.m3u8') {
     servePlaylist(ex, h, d.config, token);
   } else if (f.file === 'init.mp4') {
@@ -173,6 +184,9 @@ function serveMultivariant(ex: HttpExchange, d: HlsRouteDeps, app: string, name:
   });
 }
 
+/** A playlist can be served: a segment, or (LL-HLS) a part. */
+const hasMedia = (h: HlsStream) => h.store.segments.length > 0 || (h.store.current?.parts.length ?? 0) > 0;
+
 function notReady(ex: HttpExchange, config: Config): void {
   ex.respond(
     503,
@@ -213,7 +227,7 @@ function servePlaylist(ex: HttpExchange, h: HlsStream, config: Config, token: st
     return;
   }
   const send = () => {
-    if (h.store.segments.length === 0 && !h.store.current?.parts.length) return notReady(ex, config);
+    if (!hasMedia(h)) return notReady(ex, config);
     const gzip = /\bgzip\b/.test(ex.header('accept-encoding') ?? '');
     const { body, headers: h200 } = cachedPlaylist(h, config, q.skip !== undefined, gzip, token);
     ex.respond(200, h200, body);
