@@ -28,6 +28,10 @@ export type ErrorCode =
   | 'FLV_TAG_TOO_LARGE'
   | 'FLV_BAD_TAG'
   | 'CODEC_BAD_CONFIG'
+  // MP4 (fragmented MP4 reader)
+  | 'MP4_TRUNCATED'
+  | 'MP4_BAD_BOX'
+  | 'MP4_TOO_LARGE'
   // config
   | 'CONFIG_INVALID';
 

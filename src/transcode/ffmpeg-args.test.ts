@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { execArgs, execOutputPaths, INPUT_OFFSET_MS, ladderArgs, rtmpBase, vbv } from './ffmpeg-args.js';
+import {
+  execArgs,
+  execOutputPaths,
+  INPUT_OFFSET_MS,
+  ladderArgs,
+  renditionFormat,
+  rtmpBase,
+  vbv,
+} from './ffmpeg-args.js';
 import { type RenditionConfig, renditionSchema } from './schema.js';
 
 const rung = (r: Record<string, unknown>): RenditionConfig => renditionSchema.parse(r);
@@ -88,6 +96,36 @@ describe('ladderArgs', () => {
     }).join(' ');
     expect(h).toContain('-c:v libx265');
     expect(h).toContain('-x265-params keyint=300:scenecut=0');
+  });
+
+  it('hevc goes out as fragmented MP4 on the copied timeline; h264 and copy stay FLV', () => {
+    const hevc = rung({ name: 'h', codec: 'hevc', height: 360, videoBitrate: 600, preset: 'ultrafast' });
+    expect(renditionFormat(hevc)).toBe('fmp4');
+    expect(renditionFormat(ladder[0])).toBe('flv');
+    expect(renditionFormat(ladder[1])).toBe('flv');
+    const g = ladderArgs({
+      renditions: [ladder[0], hevc],
+      keyframes: 'source',
+      gopSeconds: 2,
+      sourceFps: 25,
+    });
+    expect(outputArgs(g, 3).slice(-3)).toEqual(['-f', 'flv', 'pipe:3']);
+    const a = outputArgs(g, 4);
+    expect(a.slice(-3)).toEqual(['-f', 'mp4', 'pipe:4']);
+    const j = a.join(' ');
+    expect(j).toContain('-tag:v hvc1 -fps_mode:v vfr');
+    expect(j).toContain('-movflags frag_keyframe+empty_moov+default_base_moof+frag_discont');
+    expect(j).toContain('-use_editlist 0 -avoid_negative_ts make_non_negative -frag_duration 100000');
+    expect(j).not.toContain('flvflags');
+    // an ffmpeg older than 5.1 has no -fps_mode
+    const old = ladderArgs({
+      renditions: [hevc],
+      keyframes: 'source',
+      gopSeconds: 2,
+      sourceFps: 25,
+      fpsMode: 'vsync',
+    });
+    expect(outputArgs(old, 3).join(' ')).toContain('-vsync vfr');
   });
 
   it('vbv defaults: maxrate 1.5x, bufsize 2x maxrate; explicit values win', () => {

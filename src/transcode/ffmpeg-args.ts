@@ -2,7 +2,7 @@
  * Pure: an app's ladder (or exec hook) -> argv. No I/O, no config lookups beyond what is passed in.
  *
  * The ladder is one ffmpeg reading FLV on stdin (`pipe:0`) and writing each rendition as FLV to its own pipe
- * (`pipe:3`, `pipe:4`, ...). Times: `-copyts` keeps the source's timestamps and `-itsoffset` adds INPUT_OFFSET_MS
+ * (`pipe:3`, `pipe:4`, ...), or as fragmented MP4 for HEVC (see renditionFormat). Times: `-copyts` keeps the source's timestamps and `-itsoffset` adds INPUT_OFFSET_MS
  * so B-frame or AAC-priming decode times never go negative (the FLV muxer would otherwise shift the whole output by
  * that delay); the reader of each pipe takes the offset off again, so renditions carry the source's times.
  * `-enc_time_base 1:1000` keeps the encoder from rounding times to its frame rate.
@@ -14,12 +14,59 @@ export const INPUT_OFFSET_MS = 10_000;
 /** The first rendition's pipe: fds 0-2 are stdin (input), stdout (progress), stderr (log). */
 export const FIRST_OUTPUT_FD = 3;
 
+/** What ffmpeg writes to a rendition's pipe. */
+export type RenditionFormat = 'flv' | 'fmp4';
+
+/**
+ * HEVC rungs go out as fragmented MP4: HEVC in FLV (Enhanced RTMP muxing) needs ffmpeg >= 6.1, while fMP4 works
+ * with any ffmpeg that has libx265. Everything else stays FLV.
+ */
+export function renditionFormat(r: RenditionConfig): RenditionFormat {
+  return r.codec === 'hevc' ? 'fmp4' : 'flv';
+}
+
+/**
+ * Fragmented MP4 on a pipe, on the copied timeline:
+ * - `empty_moov` + `frag_keyframe` + `-frag_duration`: the moov first, then a fragment at every keyframe and at
+ *   least every 100 ms, so frames come out promptly;
+ * - `frag_discont` + `-use_editlist 0` + `-avoid_negative_ts make_non_negative`: the first tfdt is the first
+ *   packet's decode time, not 0 (the mp4 muxer otherwise shifts the output to start at 0);
+ * - `default_base_moof`: sample data offsets count from the moof;
+ * - `hvc1`: parameter sets in the hvcC record, as Enhanced RTMP's SequenceStart carries them;
+ * - video frame timing `vfr` (the mp4 muxer defaults to constant frame rate, which with the 1 ms encoder time base
+ *   would duplicate frames; FLV outputs are `vfr` already).
+ */
+export const FMP4_FRAGMENT_US = 100_000;
+
+function fmp4OutputArgs(fd: number, fpsMode: LadderArgsOptions['fpsMode']): string[] {
+  return [
+    '-tag:v',
+    'hvc1',
+    ...(fpsMode === 'vsync' ? ['-vsync', 'vfr'] : ['-fps_mode:v', 'vfr']),
+    '-movflags',
+    'frag_keyframe+empty_moov+default_base_moof+frag_discont',
+    '-use_editlist',
+    '0',
+    '-avoid_negative_ts',
+    'make_non_negative',
+    '-frag_duration',
+    String(FMP4_FRAGMENT_US),
+    '-flush_packets',
+    '1',
+    '-f',
+    'mp4',
+    `pipe:${fd}`,
+  ];
+}
+
 export interface LadderArgsOptions {
   renditions: readonly RenditionConfig[];
   keyframes: AppTranscodeConfig['keyframes'];
   gopSeconds: number;
   /** the source's frame rate (from its SPS or measured), for GOP lengths */
   sourceFps: number;
+  /** how to ask for variable frame rate on fMP4 outputs: `-fps_mode` (ffmpeg >= 5.1, default) or `-vsync` */
+  fpsMode?: 'fps_mode' | 'vsync';
 }
 
 /** Default maxrate 1.5 x bitrate, bufsize 2 x maxrate (kbit/s). */
@@ -38,6 +85,10 @@ function scaleFilter(r: RenditionConfig): string {
   return parts.join(',');
 }
 
+/**
+ * Keyframe placement. x265 also gets `open-gop=0`: its keyframes are then IDR pictures, not CRA pictures whose
+ * leading pictures reference the previous GOP, so every segment decodes on its own (HLS INDEPENDENT-SEGMENTS).
+ */
 function keyframeArgs(r: RenditionConfig, o: LadderArgsOptions): string[] {
   const fps = r.fps ?? o.sourceFps;
   const hevc = r.codec === 'hevc';
@@ -45,7 +96,7 @@ function keyframeArgs(r: RenditionConfig, o: LadderArgsOptions): string[] {
     // a keyframe wherever the decoded source frame was one; the encoder's own interval is only a cap (10 s)
     const cap = Math.max(1, Math.round(fps * 10));
     return hevc
-      ? ['-force_key_frames', 'source', '-x265-params', `keyint=${cap}:scenecut=0:log-level=error`]
+      ? ['-force_key_frames', 'source', '-x265-params', `keyint=${cap}:scenecut=0:open-gop=0:log-level=error`]
       : ['-force_key_frames', 'source', '-g', String(cap), '-sc_threshold', '0'];
   }
   const n = Math.max(1, Math.round(fps * o.gopSeconds));
@@ -57,7 +108,7 @@ function keyframeArgs(r: RenditionConfig, o: LadderArgsOptions): string[] {
         '-force_key_frames',
         expr,
         '-x265-params',
-        `keyint=${n * 2}:min-keyint=${n}:scenecut=0:log-level=error`,
+        `keyint=${n * 2}:min-keyint=${n}:scenecut=0:open-gop=0:log-level=error`,
       ]
     : ['-force_key_frames', expr, '-g', String(n * 2), '-keyint_min', String(n), '-sc_threshold', '0'];
 }
@@ -76,11 +127,12 @@ function renditionArgs(r: RenditionConfig, fd: number, o: LadderArgsOptions): st
     if (r.audioBitrate !== undefined) out.push('-c:a', 'aac', '-b:a', `${r.audioBitrate}k`);
     else out.push('-c:a', 'copy');
   }
-  out.push('-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv', `pipe:${fd}`);
+  if (renditionFormat(r) === 'fmp4') out.push(...fmp4OutputArgs(fd, o.fpsMode));
+  else out.push('-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv', `pipe:${fd}`);
   return out;
 }
 
-/** One ffmpeg for the whole ladder: FLV on stdin, rendition i as FLV on fd FIRST_OUTPUT_FD + i. */
+/** One ffmpeg for the whole ladder: FLV on stdin, rendition i (FLV or fMP4) on fd FIRST_OUTPUT_FD + i. */
 export function ladderArgs(o: LadderArgsOptions): string[] {
   const args = [
     '-hide_banner',

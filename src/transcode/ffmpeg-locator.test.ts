@@ -2,7 +2,14 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { locateFfmpeg, muxesHevcInFlv, packagedFfmpeg, parseFfmpegVersion } from './ffmpeg-locator.js';
+import {
+  hasFpsMode,
+  locateFfmpeg,
+  muxesHevcInFlv,
+  packagedFfmpeg,
+  parseEncoders,
+  parseFfmpegVersion,
+} from './ffmpeg-locator.js';
 
 let dir: string;
 let cfgBin: string;
@@ -105,5 +112,28 @@ describe('ffmpeg -version', () => {
     expect(muxesHevcInFlv(parseFfmpegVersion('ffmpeg version 6.1\nlibavformat    60. 16.100 /'))).toBe(true);
     expect(muxesHevcInFlv(parseFfmpegVersion('ffmpeg version 7.1\nlibavformat    61.  7.100 /'))).toBe(true);
     expect(parseFfmpegVersion('garbage')).toBeUndefined();
+  });
+});
+
+describe('ffmpeg capabilities', () => {
+  it('-fps_mode from ffmpeg 5.1 (libavformat 59.27)', () => {
+    expect(
+      hasFpsMode(parseFfmpegVersion('ffmpeg version 5.1.9-0+deb12u1\nlibavformat    59. 27.100 /')),
+    ).toBe(true);
+    expect(hasFpsMode(parseFfmpegVersion('ffmpeg version 4.1\nlibavformat    58. 20.100 /'))).toBe(false);
+    expect(hasFpsMode(undefined)).toBe(true);
+  });
+
+  it('parses the encoder list of ffmpeg -encoders', () => {
+    const text = [
+      'Encoders:',
+      ' V..... = Video',
+      ' A..... = Audio',
+      ' ------',
+      ' V....D libx264              libx264 H.264 / AVC / MPEG-4 AVC / MPEG-4 part 10 (codec h264)',
+      ' V....D libx265              libx265 H.265 / HEVC (codec hevc)',
+      ' A....D aac                  AAC (Advanced Audio Coding)',
+    ].join('\n');
+    expect([...parseEncoders(text)]).toEqual(['libx264', 'libx265', 'aac']);
   });
 });

@@ -100,3 +100,29 @@ export function muxesHevcInFlv(v: FfmpegVersion | undefined): boolean {
   const [maj, min] = v.avformat;
   return maj > 60 || (maj === 60 && min >= 16);
 }
+
+/** `-fps_mode` arrived in ffmpeg 5.1 (libavformat 59.27); older versions take `-vsync`. */
+export function hasFpsMode(v: FfmpegVersion | undefined): boolean {
+  if (!v) return true;
+  const [maj, min] = v.avformat;
+  return maj > 59 || (maj === 59 && min >= 27);
+}
+
+/** Parses `ffmpeg -encoders`: the encoder names (`libx264`, `libx265`, `aac`, ...). */
+export function parseEncoders(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const m = /^\s*[VAS][F.][S.][X.][B.][D.]\s+(\S+)/.exec(line);
+    if (m && m[1] !== '=') out.add(m[1]);
+  }
+  return out;
+}
+
+/** Runs `ffmpeg -encoders` (once per service start); undefined when it fails. */
+export function probeEncoders(path: string, timeoutMs = 10_000): Promise<Set<string> | undefined> {
+  return new Promise((resolve) => {
+    execFile(path, ['-hide_banner', '-encoders'], { timeout: timeoutMs }, (err, stdout) => {
+      resolve(err ? undefined : parseEncoders(String(stdout)));
+    });
+  });
+}

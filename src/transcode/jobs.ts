@@ -4,7 +4,7 @@ import type { Stream } from '../core/stream.js';
 import type { EndReason } from '../core/types.js';
 import type { Counters } from '../observability/counters.js';
 import type { Logger } from '../observability/logger.js';
-import { INPUT_OFFSET_MS } from './ffmpeg-args.js';
+import { INPUT_OFFSET_MS, renditionFormat } from './ffmpeg-args.js';
 import { TranscodeInput } from './input.js';
 import { RenditionOutput } from './output.js';
 import type { RenditionConfig, TranscodeSection } from './schema.js';
@@ -85,6 +85,7 @@ export class TranscodeJob {
           log,
           INPUT_OFFSET_MS,
           () => {},
+          renditionFormat(r),
         ),
     );
     const s = deps.section;

@@ -6,9 +6,16 @@ import type { Publisher } from '../core/types.js';
 import { FlvReader } from '../formats/flv/flv-reader.js';
 import { parseVideoTagBody } from '../formats/flv/tag-body.js';
 import type { Logger } from '../observability/logger.js';
+import type { RenditionFormat } from './ffmpeg-args.js';
+import { Fmp4Tags, type MediaTag } from './fmp4-tags.js';
+
+/** A push reader of one output pipe: FLV tags, or fragmented MP4 turned into the same tags. */
+interface TagReader {
+  push(bytes: Buffer): MediaTag[] | ReturnType<FlvReader['push']>;
+}
 
 /**
- * One rendition: FLV from an ffmpeg output pipe, published into the hub as `{app}/{stream}_{name}`, an in-process
+ * One rendition: FLV (or, for HEVC, fragmented MP4: see fmp4-tags.ts) from an ffmpeg output pipe, published into the hub as `{app}/{stream}_{name}`, an in-process
  * Publisher (claim -> announce -> Ingest -> stream.write, as an RTMP publisher does). The claim is kept across
  * ffmpeg restarts, so players stay attached; a restarted ffmpeg repeats the source's last GOP, so frames at or
  * before what was already published are skipped (video resumes at a keyframe after it), keeping every track's
@@ -17,7 +24,7 @@ import type { Logger } from '../observability/logger.js';
 export class RenditionOutput {
   private stream: Stream | undefined;
   private ingest: Ingest | undefined;
-  private reader: FlvReader | undefined;
+  private reader: TagReader | undefined;
   private readonly publisher: Publisher;
   private lastVideo = -1;
   private lastAudio = -1;
@@ -37,6 +44,8 @@ export class RenditionOutput {
     /** taken off every timestamp (the -itsoffset the input was given), ms */
     private readonly offsetMs: number,
     private readonly onKick: (reason: string) => void,
+    /** what ffmpeg writes to this rendition's pipe */
+    readonly format: RenditionFormat = 'flv',
   ) {
     this.publisher = {
       id: `transcode-${app}/${name}`,
@@ -60,7 +69,7 @@ export class RenditionOutput {
 
   /** A new ffmpeg: read its pipe for this rendition. */
   attach(pipe: Readable): void {
-    const reader = new FlvReader();
+    const reader: TagReader = this.format === 'fmp4' ? new Fmp4Tags({}, this.offsetMs) : new FlvReader();
     this.reader = reader;
     this.refused = false;
     this.kicked = false;
@@ -74,14 +83,14 @@ export class RenditionOutput {
       } catch (err) {
         this.log.warn(
           { path: this.path, err: (err as Error).message },
-          'bad FLV from ffmpeg; rendition paused',
+          `bad ${this.format === 'fmp4' ? 'fMP4' : 'FLV'} from ffmpeg; rendition paused`,
         );
         this.reader = undefined;
       }
     });
   }
 
-  private onTags(tags: ReturnType<FlvReader['push']>): void {
+  private onTags(tags: ReturnType<TagReader['push']>): void {
     if (tags.length === 0 || this.refused || this.kicked) return;
     if (!this.stream && !this.claim()) return;
     const stream = this.stream!;

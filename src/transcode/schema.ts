@@ -22,7 +22,7 @@ export const renditionSchema = z
       .enum(['h264', 'hevc', 'copy'])
       .default('h264')
       .describe(
-        '`h264` (libx264), `hevc` (libx265; needs ffmpeg >= 6.1 for HEVC in FLV) or `copy` (the source as is).',
+        '`h264` (libx264), `hevc` (libx265; read from ffmpeg as fragmented MP4) or `copy` (the source as is).',
       ),
     width: z
       .number()

@@ -10,8 +10,9 @@ import { execArgs, execOutputPaths, ladderArgs, rtmpBase } from './ffmpeg-args.j
 import {
   type FfmpegLocation,
   type FfmpegVersion,
+  hasFpsMode,
   locateFfmpeg,
-  muxesHevcInFlv,
+  probeEncoders,
   probeFfmpegVersion,
 } from './ffmpeg-locator.js';
 import { type JobDeps, type JobStats, TranscodeJob } from './jobs.js';
@@ -58,6 +59,8 @@ export class TranscodeService implements AbrPlaylists {
   private readonly jobs = new Set<TranscodeJob>();
   private ffmpeg: FfmpegLocation | undefined;
   private version: FfmpegVersion | undefined;
+  /** the encoders the ffmpeg found has (undefined: unknown, assume every one) */
+  private encoders: Set<string> | undefined;
   private demandTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly jobDeps: JobDeps;
@@ -104,8 +107,20 @@ export class TranscodeService implements AbrPlaylists {
         'ffmpeg not found (transcode.ffmpegPath, FFMPEG_PATH, PATH, @ffmpeg-installer/ffmpeg): no transcoding',
       );
     } else {
-      this.version = await probeFfmpegVersion(this.ffmpeg.path);
-      this.log.info({ ...this.ffmpeg, skipped: undefined, version: this.version?.version }, 'ffmpeg found');
+      [this.version, this.encoders] = await Promise.all([
+        probeFfmpegVersion(this.ffmpeg.path),
+        probeEncoders(this.ffmpeg.path),
+      ]);
+      this.log.info(
+        {
+          ...this.ffmpeg,
+          skipped: undefined,
+          version: this.version?.version,
+          libx264: this.encoders?.has('libx264'),
+          libx265: this.encoders?.has('libx265'),
+        },
+        'ffmpeg found',
+      );
     }
     if (this.d.hls) this.d.hls.abr = this;
     this.d.registry.onAnnounce((stream) => this.onAnnounce(stream));
@@ -113,17 +128,18 @@ export class TranscodeService implements AbrPlaylists {
     this.demandTimer.unref();
   }
 
-  /** Renditions of this app's ladder that the ffmpeg found can produce. */
+  /** Renditions of this app's ladder that the ffmpeg found can produce (it has the encoder they need). */
   private renditionsFor(app: string, cfg: AppTranscodeConfig): RenditionConfig[] {
-    const hevc = muxesHevcInFlv(this.version);
     return cfg.renditions.filter((r) => {
-      if (r.codec !== 'hevc' || hevc) return true;
+      if (r.codec === 'copy') return true;
+      const encoder = r.codec === 'hevc' ? 'libx265' : 'libx264';
+      if (!this.encoders || this.encoders.has(encoder)) return true;
       const key = `${app}/${r.name}`;
       if (!this.warned.has(key)) {
         this.warned.add(key);
         this.log.error(
-          { app, rendition: r.name, ffmpeg: this.version?.version },
-          'HEVC renditions need ffmpeg >= 6.1 (HEVC in FLV); rendition skipped',
+          { app, rendition: r.name, ffmpeg: this.version?.version, encoder },
+          `this ffmpeg has no ${encoder}; rendition skipped`,
         );
       }
       return false;
@@ -171,6 +187,7 @@ export class TranscodeService implements AbrPlaylists {
               keyframes: cfg.keyframes,
               gopSeconds: cfg.gopSeconds,
               sourceFps: sourceFps(stream),
+              fpsMode: hasFpsMode(this.version) ? 'fps_mode' : 'vsync',
             }),
           pipeInput: true,
           renditions: src.renditions,
