@@ -24,7 +24,7 @@ export interface FlvPublisher {
 export async function publishFlv(
   url: string,
   file: string,
-  opts: { speed?: number; tsOffset?: number; metadataAsSetDataFrame?: boolean } = {},
+  opts: { speed?: number; tsOffset?: number; metadataAsSetDataFrame?: boolean; loop?: boolean } = {},
 ): Promise<FlvPublisher> {
   const tags = readFlvTags(file);
   const client = new RtmpClient(parseRtmpUrl(url));
@@ -41,13 +41,18 @@ export async function publishFlv(
   pub.done = (async () => {
     const t0 = Date.now();
     const first = tags.find((t) => t.type !== 18)?.timestamp ?? 0;
-    for (const tag of tags) {
-      if (stopped || client.rawSocket.destroyed) return;
-      const due = (tag.timestamp - first) / speed;
-      const wait = t0 + due - Date.now();
-      if (wait > 5) await new Promise((r) => setTimeout(r, wait));
-      client.sendMedia(tag.type as 8 | 9 | 18, (tag.timestamp + offset) >>> 0, tag.body);
-      pub.sent++;
+    // with `loop`, the file repeats until stop() and its timestamps keep rising across repeats
+    const span = (tags.at(-1)?.timestamp ?? 0) - first + 40;
+    for (let round = 0; round === 0 || opts.loop; round++) {
+      for (const tag of tags) {
+        if (stopped || client.rawSocket.destroyed) return;
+        const at = tag.timestamp + round * span;
+        const due = (at - first) / speed;
+        const wait = t0 + due - Date.now();
+        if (wait > 5) await new Promise((r) => setTimeout(r, wait));
+        client.sendMedia(tag.type as 8 | 9 | 18, (at + offset) >>> 0, tag.body);
+        pub.sent++;
+      }
     }
   })();
   return pub;

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signUrl } from '../../src/access/signed-url.js';
 import { parseRtmpUrl, RtmpClient } from '../../src/servers/rtmp/rtmp-client.js';
-import { publishFlv, readFlvTags } from '../helpers/flv-publisher.js';
+import { publishFlv } from '../helpers/flv-publisher.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { ffmpegPublish, hasTool, media, run, stop } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
@@ -56,31 +56,12 @@ interface Looping {
 
 /** Our RTMP client publishing the test file in real time, looped (timestamps keep rising) until stop(). */
 async function loopPublish(url: string): Promise<Looping> {
-  const tags = readFlvTags(FILE);
-  const client = new RtmpClient(parseRtmpUrl(url));
-  await client.connectApp();
-  const status = await client.publish();
-  if (status !== 'NetStream.Publish.Start') throw new Error(`publish refused: ${status}`);
-  let stopped = false;
-  const first = tags.find((t) => t.type !== 18)?.timestamp ?? 0;
-  const span = (tags.at(-1)?.timestamp ?? 0) - first + 40;
-  void (async () => {
-    const t0 = Date.now();
-    for (let loop = 0; ; loop++) {
-      for (const tag of tags) {
-        if (stopped || client.rawSocket.destroyed) return;
-        const ts = Math.max(0, tag.timestamp - first) + loop * span;
-        const wait = t0 + ts - Date.now();
-        if (wait > 5) await new Promise((r) => setTimeout(r, wait));
-        client.sendMedia(tag.type as 8 | 9 | 18, ts, tag.body);
-      }
-    }
-  })();
+  const p = await publishFlv(url, FILE, { loop: true });
   return {
-    client,
+    client: p.client,
     stop: () => {
-      stopped = true;
-      client.close();
+      p.stop();
+      p.client.close();
     },
   };
 }

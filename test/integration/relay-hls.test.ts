@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUrl } from '../../src/access/signed-url.js';
 import type { PullView } from '../../src/relay/pull.js';
 import type { RelaysView } from '../../src/relay/relay-service.js';
-import { parseRtmpUrl, RtmpClient } from '../../src/servers/rtmp/rtmp-client.js';
-import { readFlvTags } from '../helpers/flv-publisher.js';
+import { publishFlv } from '../helpers/flv-publisher.js';
 import { startTestServer, TEST_API_TOKEN, type TestServer } from '../helpers/server.js';
 import { hasTool, media, run } from '../helpers/tools.js';
 
@@ -25,35 +24,18 @@ const QUICK_RELAYS = {
 };
 
 interface Looping {
+  client: unknown;
   stop: () => void;
 }
 
 /** Our RTMP client publishing the test file in real time, looped (timestamps keep rising) until stop(). */
 async function loopPublish(url: string): Promise<Looping> {
-  const tags = readFlvTags(media('h264-aac-360p.flv'));
-  const client = new RtmpClient(parseRtmpUrl(url));
-  await client.connectApp();
-  const status = await client.publish();
-  if (status !== 'NetStream.Publish.Start') throw new Error(`publish refused: ${status}`);
-  let stopped = false;
-  const first = tags.find((t) => t.type !== 18)?.timestamp ?? 0;
-  const span = (tags.at(-1)?.timestamp ?? 0) - first + 40;
-  void (async () => {
-    const t0 = Date.now();
-    for (let loop = 0; ; loop++) {
-      for (const tag of tags) {
-        if (stopped || client.rawSocket.destroyed) return;
-        const ts = Math.max(0, tag.timestamp - first) + loop * span;
-        const wait = t0 + ts - Date.now();
-        if (wait > 5) await new Promise((r) => setTimeout(r, wait));
-        client.sendMedia(tag.type as 8 | 9 | 18, ts, tag.body);
-      }
-    }
-  })();
+  const p = await publishFlv(url, media('h264-aac-360p.flv'), { loop: true });
   return {
+    client: p.client,
     stop: () => {
-      stopped = true;
-      client.close();
+      p.stop();
+      p.client.close();
     },
   };
 }
