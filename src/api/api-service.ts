@@ -56,7 +56,6 @@ export class ApiService implements ApiContext {
     this.sampleTimer = setInterval(() => this.sample(), SAMPLE_MS);
     this.sampleTimer.unref();
     if (api.enabled) this.sse.start();
-    this.metrics?.start();
   }
 
   /** Stops the timers and the process metrics and ends every event stream. */

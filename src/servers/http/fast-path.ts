@@ -85,7 +85,6 @@ class FastConnection implements FastPathConnection {
   };
   private readonly onDrain = () => {
     this.waitingDrain = false;
-    this.socket.resume();
     this.drain();
   };
   private readonly onEnd = () => {
@@ -158,10 +157,11 @@ class FastConnection implements FastPathConnection {
       this.socket.end();
       return;
     }
-    // a client that pipelines and does not read: stop reading its requests until it takes our answers
+    // a client that pipelines and does not read: answer no more of its requests until it takes our answers
+    // (what it may send meanwhile is bounded by the pipeline-flood limit in onData). Not pausing the socket
+    // keeps this to one listener for the common case, a single large segment still being written.
     if (this.socket.writableNeedDrain) {
       this.waitingDrain = true;
-      this.socket.pause();
       this.socket.once('drain', this.onDrain);
       return;
     }
