@@ -25,6 +25,8 @@ export interface HlsStream {
 export interface AbrPlaylists {
   /** app/name has a ladder: its index.m3u8 / index.mpd list the renditions */
   hasRenditions(app: string, name: string): boolean;
+  /** for a rendition stream (`{source}_{rung}`), the ladder's other rendition streams (LL-HLS rendition reports) */
+  siblings(app: string, name: string): string[] | undefined;
   /** app/name is a rendition that is not live yet; an on-demand ladder is started. true while it is coming */
   demand(app: string, name: string): boolean;
   /**
@@ -90,6 +92,11 @@ export class HlsService {
       this.sweepTimer = setInterval(() => this.sweepIdle(), 1000);
       this.sweepTimer.unref();
     }
+  }
+
+  /** The HLS state of app/name if it is being segmented; starts nothing and counts as no access. */
+  peek(app: string, name: string): HlsStream | undefined {
+    return this.entries.get(`${app}/${name}`);
   }
 
   /** Streams being segmented and their segments in memory; read-only (starts nothing, touches no timer). */

@@ -12,6 +12,7 @@ export function renderStreamPlaylist(
   config: Config,
   wantSkip: boolean,
   query?: string,
+  renditionReports?: MediaPlaylist['renditionReports'],
 ): string {
   const q = (uri: string) => (query ? `${uri}${uri.includes('?') ? '&' : '?'}${query}` : uri);
   const { store } = h;
@@ -68,6 +69,8 @@ export function renderStreamPlaylist(
       partTarget && !store.ended
         ? { uri: q(cur ? `part${cur.msn}.${cur.parts.length}.m4s` : `part${store.lastMsn + 1}.0.m4s`) }
         : undefined,
+    // LL-HLS: where the other renditions of the ladder are, so a player switching can block on the right part
+    renditionReports: partTarget && !store.ended ? renditionReports : undefined,
     serverControl: partTarget
       ? { canBlockReload: true, partHoldBack: 3 * partTarget, holdBack: 3 * target, canSkipUntil }
       : undefined,

@@ -276,6 +276,15 @@ export class TranscodeService implements AbrPlaylists {
     return src?.ladder !== undefined && src.renditions.length > 0;
   }
 
+  siblings(app: string, name: string): string[] | undefined {
+    const cut = name.lastIndexOf('_');
+    if (cut <= 0) return undefined;
+    const src = this.sources.get(`${app}/${name.slice(0, cut)}`);
+    const rung = name.slice(cut + 1);
+    if (!src?.ladder || !src.renditions.some((r) => r.name === rung)) return undefined;
+    return src.renditions.filter((r) => r.name !== rung).map((r) => `${src.stream.name}_${r.name}`);
+  }
+
   demand(app: string, name: string): boolean {
     const cut = name.lastIndexOf('_');
     if (cut <= 0) return false;

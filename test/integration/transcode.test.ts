@@ -429,7 +429,7 @@ describe.skipIf(!ready)('ABR behind signed play URLs', () => {
 
   beforeAll(async () => {
     t = await startTestServer({
-      hls: { segmentFormat: 'fmp4', lowLatency: false, targetDuration: 1 },
+      hls: { segmentFormat: 'fmp4', lowLatency: true, targetDuration: 1 },
       access: { secrets: [secret] },
       apps: {
         live: {
@@ -473,6 +473,16 @@ describe.skipIf(!ready)('ABR behind signed play URLs', () => {
     const variant = await text(t.httpUrl(`live/s/${low}`));
     expect(variant.status, variant.body).toBe(200);
     expect(variant.body).toMatch(/\?hs=/);
+    // LL-HLS: each variant reports where the other rendition is (8216bis §4.4.5.4), with that stream's own token
+    let reports = variant.body;
+    for (let i = 0; i < 20 && !reports.includes('#EXT-X-RENDITION-REPORT'); i++) {
+      await sleep(500);
+      reports = (await text(t.httpUrl(`live/s/${low}`))).body;
+    }
+    expect(reports).toMatch(
+      /^#EXT-X-RENDITION-REPORT:URI="\.\.\/s_src\/index\.m3u8\?hs=[^"]+",LAST-MSN=\d+/m,
+    );
+    expect(reports).not.toMatch(/RENDITION-REPORT:URI="\.\.\/s_low\//);
     // without a token, or with another variant's token, it stays closed
     expect((await text(t.httpUrl('live/s_low/index.m3u8'))).status).toBe(403);
     const srcToken = src.slice(src.indexOf('?'));

@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import type { Config } from '../../config/schema.js';
 import { MEDIA_TOKEN_PARAM, type MediaGate } from '../../control/media-gate.js';
 import { decideBlocking, parseBlockingQuery } from '../../formats/hls/blocking.js';
+import type { MediaPlaylist } from '../../formats/hls/playlist.js';
 import type { HlsService, HlsStream } from '../../segmenter/hls-service.js';
 import { renderStreamPlaylist } from '../../segmenter/playlist-view.js';
 import { type HttpExchange, ResponseHeaders } from '../http/exchange.js';
@@ -144,7 +145,7 @@ function serveFile(
   }
   if (!h) return notFound(ex, d.config, `stream ${app}/${name}`);
   if (f.file === 'index.m3u8') {
-    servePlaylist(ex, h, d.config, token);
+    servePlaylist(ex, h, d.config, token, h.lowLatency ? renditionReports(d, app, name, token) : undefined);
   } else if (f.file === 'init.mp4') {
     const v = ex.target.searchParams.get('v');
     const bytes = v ? h.store.initVersion(Number(v)) : h.store.init?.bytes;
@@ -220,7 +221,44 @@ export function waitFor(
   });
 }
 
-function servePlaylist(ex: HttpExchange, h: HlsStream, config: Config, token: string | undefined): void {
+type Reports = () => MediaPlaylist['renditionReports'];
+
+/**
+ * LL-HLS rendition reports (8216bis §4.4.5.4) for a rendition of an ABR ladder: the other renditions' last
+ * segment and part. Taken when the playlist is rendered (once per change of this rendition's store).
+ */
+function renditionReports(
+  d: HlsRouteDeps,
+  app: string,
+  name: string,
+  token: string | undefined,
+): Reports | undefined {
+  const siblings = d.hls.abr?.siblings(app, name);
+  if (!siblings?.length) return undefined;
+  return () => {
+    const out: NonNullable<MediaPlaylist['renditionReports']> = [];
+    for (const sib of siblings) {
+      const s = d.hls.peek(app, sib)?.store;
+      if (!s || (s.segments.length === 0 && !s.current)) continue;
+      const q = token && d.gate ? `?${MEDIA_TOKEN_PARAM}=${d.gate.issue(app, sib)}` : '';
+      const parts = s.current?.parts.length ?? 0;
+      out.push({
+        uri: `../${sib}/index.m3u8${q}`,
+        lastMsn: s.current && parts > 0 ? s.current.msn : s.lastMsn,
+        lastPart: s.current && parts > 0 ? parts - 1 : undefined,
+      });
+    }
+    return out;
+  };
+}
+
+function servePlaylist(
+  ex: HttpExchange,
+  h: HlsStream,
+  config: Config,
+  token: string | undefined,
+  reports?: Reports,
+): void {
   const q = parseBlockingQuery(ex.target.searchParams);
   if ('error' in q) {
     ex.respond(400, headers(config, 'Content-Type', 'text/plain'), `${q.error}\n`);
@@ -229,7 +267,7 @@ function servePlaylist(ex: HttpExchange, h: HlsStream, config: Config, token: st
   const send = () => {
     if (!hasMedia(h)) return notReady(ex, config);
     const gzip = /\bgzip\b/.test(ex.header('accept-encoding') ?? '');
-    const { body, headers: h200 } = cachedPlaylist(h, config, q.skip !== undefined, gzip, token);
+    const { body, headers: h200 } = cachedPlaylist(h, config, q.skip !== undefined, gzip, token, reports);
     ex.respond(200, h200, body);
   };
   if (!h.lowLatency || (q.msn === undefined && q.part === undefined)) return send();
@@ -277,6 +315,7 @@ function cachedPlaylist(
   skip: boolean,
   gzip: boolean,
   token: string | undefined,
+  reports?: Reports,
 ): RenderedPlaylist {
   let c = playlistCache.get(h);
   if (!c || c.version !== h.store.version) {
@@ -286,7 +325,7 @@ function cachedPlaylist(
   const key = `${skip ? 's' : ''}${gzip ? 'z' : ''}${token ?? ''}`;
   let r = c.bodies.get(key);
   if (!r) {
-    const text = renderStreamPlaylist(h, config, skip, token && `${MEDIA_TOKEN_PARAM}=${token}`);
+    const text = renderStreamPlaylist(h, config, skip, token && `${MEDIA_TOKEN_PARAM}=${token}`, reports?.());
     const body = gzip ? gzipSync(text) : Buffer.from(text);
     const headers = [
       'Access-Control-Allow-Origin',
