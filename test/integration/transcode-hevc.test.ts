@@ -13,6 +13,7 @@ import { parseVideoTagBody } from '../../src/formats/flv/tag-body.js';
 import { parseAttributes } from '../../src/formats/hls/check.js';
 import type { RtmpMessage } from '../../src/protocols/rtmp/message.js';
 import { parseRtmpUrl, RtmpClient } from '../../src/servers/rtmp/rtmp-client.js';
+import { segments, text } from '../helpers/hls-fetch.js';
 import { startTestServer, TEST_API_TOKEN, type TestServer } from '../helpers/server.js';
 import { ffmpegPublish, hasTool, media, run, stop } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
@@ -29,23 +30,6 @@ const ready = hasTool('ffmpeg') && hasTool('ffprobe') && hasLibx265();
 if (!ready) console.warn('[transcode-hevc] SKIPPED: needs ffmpeg with libx265 and ffprobe on PATH');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function text(url: string): Promise<{ status: number; body: string }> {
-  const r = await fetch(url);
-  return { status: r.status, body: await r.text() };
-}
-
-/** Media playlist with at least n segments. */
-async function segments(t: TestServer, path: string, n: number, timeoutMs = 40_000): Promise<string[]> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await text(t.httpUrl(path)).catch(() => ({ status: 0, body: '' }));
-    const uris = r.body.split('\n').filter((l) => l && !l.startsWith('#'));
-    if (r.status === 200 && uris.length >= n) return uris;
-    if (Date.now() > end) throw new Error(`${path}: fewer than ${n} segments in ${timeoutMs} ms:\n${r.body}`);
-    await sleep(250);
-  }
-}
 
 /** Video packets (pts, key flag) of one fMP4 segment (init + segment concatenated), with ffprobe. */
 async function videoPackets(
@@ -127,7 +111,7 @@ describe.skipIf(!ready)('HEVC rung: fMP4 from ffmpeg, republished as Enhanced RT
   }, 60_000);
 
   it('HLS fMP4 of {stream}_hevc is read by ffprobe as hevc, 640x360', async () => {
-    await segments(t, 'live/h_hevc/index.m3u8', 2);
+    await segments(t, 'live/h_hevc/index.m3u8', 2, 40_000);
     const probe = await run('ffprobe', [
       ...[
         '-v',
@@ -150,7 +134,7 @@ describe.skipIf(!ready)('HEVC rung: fMP4 from ffmpeg, republished as Enhanced RT
   }, 60_000);
 
   it('the multivariant playlist lists it with CODECS hvc1.*', async () => {
-    for (const n of names) await segments(t, `live/${n}/index.m3u8`, 2);
+    for (const n of names) await segments(t, `live/${n}/index.m3u8`, 2, 40_000);
     const r = await text(t.httpUrl('live/h/index.m3u8'));
     expect(r.status, r.body).toBe(200);
     const lines = r.body.split('\n');
@@ -168,7 +152,7 @@ describe.skipIf(!ready)('HEVC rung: fMP4 from ffmpeg, republished as Enhanced RT
     const count = 4;
     const keyTimes: number[][] = [];
     for (const n of names) {
-      const uris = await segments(t, `live/${n}/index.m3u8`, count);
+      const uris = await segments(t, `live/${n}/index.m3u8`, count, 40_000);
       const keys: number[] = [];
       for (const u of uris.slice(-count)) {
         const pkts = await videoPackets(t, n, u);

@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAttributes } from '../../src/formats/hls/check.js';
+import { segments, text } from '../helpers/hls-fetch.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { ffmpegPublish, hasTool, media, run, stop } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
@@ -31,23 +32,6 @@ function transcoderPids(): number[] {
     }
   }
   return out;
-}
-
-async function text(url: string): Promise<{ status: number; body: string }> {
-  const r = await fetch(url);
-  return { status: r.status, body: await r.text() };
-}
-
-/** Media playlist with at least n segments. */
-async function segments(t: TestServer, path: string, n: number, timeoutMs = 30_000): Promise<string[]> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await text(t.httpUrl(path)).catch(() => ({ status: 0, body: '' }));
-    const uris = r.body.split('\n').filter((l) => l && !l.startsWith('#'));
-    if (r.status === 200 && uris.length >= n) return uris;
-    if (Date.now() > end) throw new Error(`${path}: fewer than ${n} segments in ${timeoutMs} ms:\n${r.body}`);
-    await sleep(250);
-  }
 }
 
 interface VariantLine {
